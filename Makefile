@@ -1,0 +1,22 @@
+# The two commands of the README: `make demo` (the main job, local stack end to end) and `make test`.
+.PHONY: setup test lint format demo clean
+
+setup:
+	@bash scripts/setup.sh
+
+test: setup
+	@bash scripts/test.sh
+
+lint: setup
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+format: setup
+	.venv/bin/ruff format .
+	.venv/bin/ruff check --fix .
+
+demo: setup
+	.venv/bin/vsent demo
+
+clean:
+	rm -rf .venv .venv-sam .aws-sam .pytest_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The multimodal emotion and sentiment model: media, data, network, training and inference."""

@@ -1,0 +1,1 @@
+"""The local stack and the command-line client of video-sentiment."""
