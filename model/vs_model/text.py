@@ -1,0 +1,118 @@
+"""Tokenizers and the text encoder backbone (transformers Auto classes; a tiny offline BERT)."""
+
+from __future__ import annotations
+
+import string
+import tempfile
+from pathlib import Path
+
+import torch
+from transformers import (
+    AutoConfig,
+    AutoModel,
+    AutoTokenizer,
+    BertConfig,
+    BertTokenizerFast,
+    PretrainedConfig,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
+
+from vs_model.config import TINY_TEXT_MODEL, ModelConfig
+
+SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+
+# Everyday English, including every word the synthetic generator speaks (a test checks that).
+_WORDS = """
+a about after again against all alone always am an and angry any are around at away awful back
+bad be because been before being best better big birthday both broke brother bus but by call
+came can car cheated chandler come comes coffee could cry dark date day did do does doing done
+dont down dare disgusting each ever every everything ew family father feel few fine first five
+food for friend friends from funny furious game get getting girl go going gone good got great
+gross guy guys had happy has hate have he hear help her here hey him his home honey how i if in
+into is it its job joey just keep kind know last leave let lie life like little look looking
+lost love lovely made make makes man married maybe me mean meeting mind miss money monica more
+morning most mother moving much my nasty need never new news next nice night no nobody noise
+noon not nothing now of off office oh ok okay on one only or other our out over paper party pass
+people phoebe please puppy rachel read really right ring room ross said salt same say scared see
+she sick smells so some something sorry stop such sure surprise take talk tell terrible
+terrified than thank thanks that the their them then there these they thing things think this
+those thought time to today tomorrow too two um up us very wait want was watch way we well went
+were what when where which while who why will wish with won wonderful work would wow wrong yeah
+yelling yes yet you your yuck afraid between crap dead fun god hell hungry kill kiss laugh mad
+mess minute movie music open outside play ready remember run scary sleep start stay stupid sweet
+ugh wake weird worried worry hello hi
+"""
+COMMON_WORDS: tuple[str, ...] = tuple(_WORDS.split())
+
+
+def tiny_vocabulary() -> list[str]:
+    """Vocabulary of the tiny BERT: specials, characters, ##-pieces, digits and common words."""
+    pieces = list(string.ascii_lowercase) + list(string.digits) + list(string.punctuation)
+    suffixes = [f"##{c}" for c in string.ascii_lowercase + string.digits]
+    suffixes += [f"##{s}" for s in ("s", "ed", "ing", "ly", "er", "est", "n", "t", "'s", "'t")]
+    vocab: list[str] = []
+    for token in (*SPECIAL_TOKENS, *pieces, *suffixes, *COMMON_WORDS):
+        if token not in vocab:
+            vocab.append(token)
+    return vocab
+
+
+def build_tokenizer(cfg: ModelConfig) -> PreTrainedTokenizerBase:
+    """The tokenizer of `cfg.text_model`: hub name, local folder, or the tiny offline vocabulary."""
+    if cfg.text_model != TINY_TEXT_MODEL:
+        return AutoTokenizer.from_pretrained(cfg.text_model)
+    # transformers 5 only builds a working WordPiece tokenizer from a folder holding vocab.txt.
+    with tempfile.TemporaryDirectory(prefix="vs-tiny-vocab-") as folder:
+        Path(folder, "vocab.txt").write_text("\n".join(tiny_vocabulary()) + "\n", encoding="utf-8")
+        return BertTokenizerFast.from_pretrained(folder, do_lower_case=True)
+
+
+def tokenize(
+    tokenizer: PreTrainedTokenizerBase, texts: list[str], cfg: ModelConfig
+) -> dict[str, torch.Tensor]:
+    """Token ids and attention mask, both int64 [len(texts), cfg.text_max_length]."""
+    encoded = tokenizer(
+        [t or "" for t in texts],
+        padding="max_length",
+        truncation=True,
+        max_length=cfg.text_max_length,
+        return_tensors="pt",
+    )
+    return {
+        "input_ids": encoded["input_ids"].long(),
+        "attention_mask": encoded["attention_mask"].long(),
+    }
+
+
+def tiny_text_config(cfg: ModelConfig) -> BertConfig:
+    """Configuration of the tiny random BERT that matches `tiny_vocabulary()`."""
+    return BertConfig(
+        vocab_size=len(tiny_vocabulary()),
+        hidden_size=cfg.tiny_text_hidden,
+        num_hidden_layers=cfg.tiny_text_layers,
+        num_attention_heads=cfg.tiny_text_heads,
+        intermediate_size=cfg.tiny_text_hidden * 4,
+        max_position_embeddings=max(64, cfg.text_max_length),
+    )
+
+
+def build_text_backbone(
+    cfg: ModelConfig, text_config: PretrainedConfig | None = None
+) -> PreTrainedModel:
+    """The transformer encoder.
+
+    With `text_config` the encoder is built from that configuration with random weights (a
+    checkpoint's state dict fills them in, nothing is downloaded); otherwise the pretrained
+    weights of `cfg.text_model` are loaded, or the tiny random BERT is built.
+    """
+    if text_config is not None:
+        return AutoModel.from_config(text_config)
+    if cfg.text_model == TINY_TEXT_MODEL:
+        return AutoModel.from_config(tiny_text_config(cfg))
+    return AutoModel.from_pretrained(cfg.text_model)
+
+
+def load_text_config(folder: str | Path) -> PretrainedConfig:
+    """A saved encoder configuration (read from a local folder only)."""
+    return AutoConfig.from_pretrained(str(folder))

