@@ -1,0 +1,120 @@
+"""Complete: SageMaker's async notification settles the job as COMPLETED or FAILED.
+
+SNS success / error topic → SQS (notifications queue) → this function → job row.
+A redelivered notification changes nothing; one for an unknown job fails its record, which
+returns to the queue and ends in the dead-letter queue after the maximum receives.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from vs_common import aws, results
+from vs_common.jobs import TERMINAL, InvalidTransition, Job, JobStatus
+from vs_common.notifications import (
+    AsyncInferenceNotification,
+    NotificationRecord,
+    clean_failure_reason,
+)
+from vs_common.settings import Settings
+from vs_common.store import JobStore
+
+SETTINGS = Settings.from_env()
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+# Report every failed record, even when all fail (see the submit function).
+processor = BatchProcessor(
+    event_type=EventType.SQS, model=NotificationRecord, raise_on_entire_batch_failure=False
+)
+store = JobStore(aws.table(SETTINGS.jobs_table), SETTINGS.retention_days)
+
+
+class UnknownJob(LookupError):
+    """A notification names a job the table does not hold."""
+
+
+class NotYetInProgress(RuntimeError):
+    """The notification overtook the submit function's last write; retry later."""
+
+
+@tracer.capture_method
+def _settle_success(job: Job, note: AsyncInferenceNotification) -> Job:
+    uri = note.responseParameters.outputLocation or ""
+    try:
+        loaded = results.load(aws.client("s3"), uri, job.job_id, SETTINGS.result_max_bytes)
+    except results.InvalidResult as exc:
+        metrics.add_metric(name="InvalidResults", unit=MetricUnit.Count, value=1)
+        logger.warning("result rejected", extra={"reason": str(exc)})
+        return store.transition(
+            job.job_id,
+            JobStatus.FAILED,
+            {"reason": f"the model's result could not be used: {exc}", "output_location": uri},
+        )
+    fields: dict[str, Any] = {"output_location": uri}
+    if len(loaded.raw) <= SETTINGS.result_inline_max_bytes:
+        fields["result_json"] = loaded.raw.decode("utf-8")
+    else:
+        fields["result_key"] = loaded.key
+    metrics.add_metric(name="JobsCompleted", unit=MetricUnit.Count, value=1)
+    return store.transition(job.job_id, JobStatus.COMPLETED, fields)
+
+
+@tracer.capture_method
+def _settle_failure(job: Job, note: AsyncInferenceNotification) -> Job:
+    reason = clean_failure_reason(note.failureReason)
+    metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=1)
+    logger.info("inference failed", extra={"reason": reason})
+    return store.transition(
+        job.job_id,
+        JobStatus.FAILED,
+        {"reason": reason, "failure_location": note.responseParameters.failureLocation},
+    )
+
+
+@tracer.capture_method
+def record_handler(record: NotificationRecord) -> None:
+    """Settle the job named by one notification; raising returns the record to the queue."""
+    note = record.body.Message
+    job_id = note.inferenceId
+    logger.append_keys(job_id=job_id)
+    job = store.get(job_id)
+    if job is None:
+        logger.error(
+            "notification for an unknown job", extra={"invocation_status": note.invocationStatus}
+        )
+        raise UnknownJob(f"no job {job_id!r} for this {note.invocationStatus} notification")
+    if job.status in TERMINAL:
+        logger.info(
+            "job already settled; redelivered notification ignored",
+            extra={"status": job.status.value},
+        )
+        return
+    if job.status is not JobStatus.IN_PROGRESS:
+        raise NotYetInProgress(f"job {job_id} is {job.status.value}, not yet IN_PROGRESS")
+    try:
+        settled = _settle_success(job, note) if note.succeeded else _settle_failure(job, note)
+    except InvalidTransition as exc:
+        logger.info("job settled concurrently; nothing to do", extra={"detail": str(exc)})
+        return
+    logger.info("job settled", extra={"status": settled.status.value})
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Process a batch of notifications, reporting the records that failed."""
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -1,0 +1,242 @@
+"""Submit: an object created under uploads/ becomes a job on the asynchronous endpoint.
+
+SQS (uploads queue) → this function → job row, request manifest, InvokeEndpointAsync.
+A record that fails for a transient reason (no endpoint yet, throttling) goes back to the
+queue with the job left QUEUED; a bad upload is written FAILED with a readable reason.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from vs_common import aws
+from vs_common.jobs import DIRECT_OWNER, InvalidTransition, Job, JobStatus, utc_now
+from vs_common.keys import (
+    decode_event_key,
+    derived_job_id,
+    filename_of,
+    job_id_from_key,
+    s3_uri,
+    sidecar_keys,
+)
+from vs_common.manifests import Manifest, ManifestOptions
+from vs_common.objects import head, read_head
+from vs_common.s3events import S3TestEvent, UploadRecord, UploadRef
+from vs_common.settings import Settings, SettingsError
+from vs_common.store import JobStore
+from vs_common.videos import (
+    SNIFF_BYTES,
+    TRANSCRIPT_EXTENSIONS,
+    content_problem,
+    is_transcript_name,
+    name_problem,
+    size_problem,
+)
+
+# Rows that may still become QUEUED: made by POST /uploads, or queued by an earlier attempt
+# that could not reach the endpoint.
+ENQUEUE_FROM = (JobStatus.AWAITING_UPLOAD, JobStatus.QUEUED)
+
+SETTINGS = Settings.from_env()
+if not SETTINGS.idempotency_table:
+    raise SettingsError("environment variable IDEMPOTENCY_TABLE is required by submit")
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+# Report every failed record, even when all fail, rather than raising: the queue retries
+# exactly those, and callers (the local poller, sam local invoke) see one shape of answer.
+processor = BatchProcessor(
+    event_type=EventType.SQS, model=UploadRecord, raise_on_entire_batch_failure=False
+)
+store = JobStore(aws.table(SETTINGS.jobs_table), SETTINGS.retention_days)
+idempotency = IdempotencyConfig(
+    event_key_jmespath="[bucket, key, version_id, sequencer]",
+    raise_on_no_idempotency_key=True,
+    expires_after_seconds=SETTINGS.retention_days * 86400,
+)
+persistence = DynamoDBPersistenceLayer(
+    table_name=SETTINGS.idempotency_table, boto3_client=aws.client("dynamodb")
+)
+
+
+class EndpointUnavailable(RuntimeError):
+    """The stack has no endpoint yet; the message returns to the queue and is retried."""
+
+
+def _base_job(upload: UploadRef, meta: dict[str, Any], job_id: str) -> Job:
+    now = utc_now()
+    return Job(
+        job_id=job_id,
+        owner=meta.get("Metadata", {}).get("owner") or DIRECT_OWNER,
+        status=JobStatus.QUEUED,
+        created_at=now,
+        updated_at=now,
+        object_key=upload.key,
+        filename=filename_of(upload.key),
+        content_type=meta.get("ContentType"),
+        size_bytes=meta["ContentLength"],
+        version_id=meta.get("VersionId") or upload.version_id,
+        expires_at=store.expiry(),
+    )
+
+
+@tracer.capture_method
+def _problem(upload: UploadRef, job: Job) -> str | None:
+    """Why this upload cannot be processed, or None."""
+    reason = name_problem(job.filename) or size_problem(
+        job.size_bytes or 0, SETTINGS.max_video_bytes
+    )
+    if reason:
+        return reason
+    first = read_head(aws.client("s3"), upload.bucket, upload.key, SNIFF_BYTES, job.version_id)
+    return content_problem(job.filename, first)
+
+
+def _find_transcript(bucket: str, key: str) -> str | None:
+    s3 = aws.client("s3")
+    for candidate in sidecar_keys(key, TRANSCRIPT_EXTENSIONS):
+        if head(s3, bucket, candidate) is not None:
+            return s3_uri(bucket, candidate)
+    return None
+
+
+@tracer.capture_method
+def _write_manifest(upload: UploadRef, job: Job) -> str:
+    manifest = Manifest(
+        video=s3_uri(upload.bucket, upload.key),
+        transcript=_find_transcript(upload.bucket, upload.key),
+        options=ManifestOptions(
+            job_id=job.job_id,
+            filename=job.filename,
+            max_video_seconds=SETTINGS.max_video_seconds,
+        ),
+    )
+    key = f"{SETTINGS.requests_prefix}{job.job_id}.json"
+    aws.client("s3").put_object(
+        Bucket=SETTINGS.bucket, Key=key, Body=manifest.to_json(), ContentType="application/json"
+    )
+    return key
+
+
+@tracer.capture_method
+def _invoke(job: Job, manifest_key: str) -> dict[str, Any]:
+    if not SETTINGS.endpoint_name:
+        raise EndpointUnavailable(
+            f"job {job.job_id} stays QUEUED: the stack has no endpoint yet (ENDPOINT_NAME is empty)"
+        )
+    return aws.client("sagemaker-runtime").invoke_endpoint_async(
+        EndpointName=SETTINGS.endpoint_name,
+        InputLocation=s3_uri(SETTINGS.bucket, manifest_key),
+        ContentType="application/json",
+        InferenceId=job.job_id,
+    )
+
+
+@idempotent_function(
+    data_keyword_argument="upload", persistence_store=persistence, config=idempotency
+)
+def submit_upload(upload: UploadRef) -> dict[str, str]:
+    """Turn one created object into a job; returns what happened (stored for duplicates)."""
+    meta = head(aws.client("s3"), upload.bucket, upload.key, upload.version_id)
+    if meta is None:
+        logger.info("object is gone before it could be processed", extra={"key": upload.key})
+        return {"outcome": "gone"}
+    job_id = job_id_from_key(SETTINGS.upload_prefix, upload.key) or derived_job_id(
+        upload.bucket, upload.key, upload.version_token
+    )
+    job = _base_job(upload, meta, job_id)
+    logger.append_keys(job_id=job_id)
+    reason = _problem(upload, job)
+    try:
+        if reason:
+            store.upsert(
+                job.model_copy(update={"status": JobStatus.FAILED, "reason": reason}),
+                allowed_from=ENQUEUE_FROM,
+            )
+            logger.info("upload rejected", extra={"reason": reason, "key": upload.key})
+            metrics.add_metric(name="UploadsRejected", unit=MetricUnit.Count, value=1)
+            return {"outcome": "rejected", "job_id": job_id}
+        manifest_key = f"{SETTINGS.requests_prefix}{job_id}.json"
+        queued = job.model_copy(update={"manifest_key": manifest_key})
+        store.upsert(queued, allowed_from=ENQUEUE_FROM)
+    except InvalidTransition as exc:
+        logger.info("job already past submission; nothing to do", extra={"detail": str(exc)})
+        return {"outcome": "duplicate", "job_id": job_id}
+    _write_manifest(upload, job)
+    response = _invoke(job, manifest_key)
+    try:
+        store.transition(
+            job_id,
+            JobStatus.IN_PROGRESS,
+            {
+                "inference_id": response.get("InferenceId", job_id),
+                "output_location": response.get("OutputLocation"),
+                "failure_location": response.get("FailureLocation"),
+            },
+        )
+    except InvalidTransition as exc:
+        logger.warning("job moved on while it was being invoked", extra={"detail": str(exc)})
+    metrics.add_metric(name="JobsSubmitted", unit=MetricUnit.Count, value=1)
+    logger.info("job submitted to the endpoint", extra={"key": upload.key})
+    return {"outcome": "submitted", "job_id": job_id}
+
+
+def _upload_refs(record: UploadRecord) -> list[UploadRef]:
+    body = record.body
+    if isinstance(body, S3TestEvent):
+        logger.info("ignoring S3 test event", extra={"bucket": body.Bucket})
+        return []
+    refs = []
+    for s3_record in body.Records:
+        obj = s3_record.s3.object
+        if obj is None or not s3_record.eventName.startswith("ObjectCreated"):
+            logger.info("ignoring S3 event", extra={"event_name": s3_record.eventName})
+            continue
+        refs.append(
+            UploadRef(
+                bucket=s3_record.s3.bucket.name,
+                key=decode_event_key(obj.key),
+                version_id=obj.versionId,
+                sequencer=obj.sequencer,
+            )
+        )
+    return refs
+
+
+@tracer.capture_method
+def record_handler(record: UploadRecord) -> None:
+    """Handle one SQS record; raising sends it back to the queue."""
+    for upload in _upload_refs(record):
+        if not upload.key.startswith(SETTINGS.upload_prefix):
+            logger.info("ignoring object outside the upload prefix", extra={"key": upload.key})
+            continue
+        if is_transcript_name(upload.key):
+            logger.info("transcript sidecar; read with its video", extra={"key": upload.key})
+            continue
+        submit_upload(upload=upload)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Process a batch of upload notifications, reporting the records that failed."""
+    idempotency.register_lambda_context(context)
+    return process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )

@@ -1,0 +1,175 @@
+"""The jobs table in DynamoDB: conditional writes that follow the job state machine."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from boto3.dynamodb.conditions import Attr, Key
+from botocore.exceptions import ClientError
+
+from vs_common.jobs import InvalidTransition, Job, JobStatus, sources_of, utc_now
+
+OWNER_INDEX = "owner-created-index"
+OBJECT_KEY_INDEX = "object-key-index"
+
+
+def _conditional_failure(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+@dataclass(frozen=True)
+class JobPage:
+    """One page of a caller's jobs, newest first, and the key to continue from."""
+
+    jobs: list[Job]
+    last_key: dict[str, Any] | None
+
+
+class JobStore:
+    """Reads and writes job rows; every status change is a conditional write."""
+
+    def __init__(self, table: Any, retention_days: int) -> None:
+        self._table = table
+        self._retention_s = retention_days * 86400
+
+    def expiry(self) -> int:
+        """The TTL (epoch seconds) for a row written now."""
+        return int(time.time()) + self._retention_s
+
+    def get(self, job_id: str) -> Job | None:
+        """The job with this id, or None."""
+        item = self._table.get_item(Key={"job_id": job_id}, ConsistentRead=True).get("Item")
+        return Job.from_item(item) if item else None
+
+    def create(self, job: Job) -> None:
+        """Write a new row; raises InvalidTransition if the id is already taken."""
+        try:
+            self._table.put_item(
+                Item=job.to_item(), ConditionExpression=Attr("job_id").not_exists()
+            )
+        except ClientError as exc:
+            if _conditional_failure(exc):
+                raise InvalidTransition(job.job_id, None, job.status) from exc
+            raise
+
+    def upsert(
+        self,
+        job: Job,
+        allowed_from: Iterable[JobStatus],
+        keep: Iterable[str] = ("owner", "created_at", "expires_at"),
+    ) -> Job:
+        """Create `job`, or move an existing row in one of `allowed_from` to `job.status`.
+
+        Attributes named in `keep` are only written when the row has none yet, so a row made
+        by POST /uploads keeps its owner and creation time. Raises InvalidTransition when the
+        row exists in another status.
+        """
+        item = job.to_item()
+        item.pop("job_id")
+        item["updated_at"] = utc_now()
+        keep = set(keep)
+        names: dict[str, str] = {"#status": "status"}
+        values: dict[str, Any] = {}
+        sets = []
+        for i, (name, value) in enumerate(item.items()):
+            names[f"#a{i}"] = name
+            values[f":v{i}"] = value
+            if name in keep:
+                sets.append(f"#a{i} = if_not_exists(#a{i}, :v{i})")
+            else:
+                sets.append(f"#a{i} = :v{i}")
+        allowed = sorted(allowed_from)
+        placeholders = []
+        for i, status in enumerate(allowed):
+            values[f":from{i}"] = status.value
+            placeholders.append(f":from{i}")
+        condition = "attribute_not_exists(job_id)"
+        if placeholders:
+            condition += f" OR #status IN ({', '.join(placeholders)})"
+        try:
+            new = self._table.update_item(
+                Key={"job_id": job.job_id},
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        except ClientError as exc:
+            if _conditional_failure(exc):
+                current = self.get(job.job_id)
+                raise InvalidTransition(
+                    job.job_id, current.status if current else None, job.status
+                ) from exc
+            raise
+        return Job.from_item(new)
+
+    def transition(
+        self, job_id: str, target: JobStatus, fields: Mapping[str, Any] | None = None
+    ) -> Job:
+        """Move an existing job to `target` (only from a status that allows it) and set `fields`."""
+        allowed = sorted(sources_of(target))
+        names = {"#status": "status", "#updated": "updated_at"}
+        values: dict[str, Any] = {":target": target.value, ":now": utc_now()}
+        sets = ["#status = :target", "#updated = :now"]
+        for i, (name, value) in enumerate((fields or {}).items()):
+            if value is None:
+                continue
+            names[f"#f{i}"] = name
+            values[f":f{i}"] = value
+            sets.append(f"#f{i} = :f{i}")
+        placeholders = []
+        for i, status in enumerate(allowed):
+            values[f":from{i}"] = status.value
+            placeholders.append(f":from{i}")
+        try:
+            new = self._table.update_item(
+                Key={"job_id": job_id},
+                UpdateExpression="SET " + ", ".join(sets),
+                ConditionExpression=f"attribute_exists(job_id) AND #status IN "
+                f"({', '.join(placeholders)})",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        except ClientError as exc:
+            if _conditional_failure(exc):
+                current = self.get(job_id)
+                raise InvalidTransition(
+                    job_id, current.status if current else None, target
+                ) from exc
+            raise
+        return Job.from_item(new)
+
+    def list_by_owner(
+        self, owner: str, limit: int, start_key: dict[str, Any] | None = None
+    ) -> JobPage:
+        """One page of `owner`'s jobs, newest first."""
+        kwargs: dict[str, Any] = {
+            "IndexName": OWNER_INDEX,
+            "KeyConditionExpression": Key("owner").eq(owner),
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if start_key:
+            kwargs["ExclusiveStartKey"] = start_key
+        response = self._table.query(**kwargs)
+        jobs = [Job.from_item(item) for item in response.get("Items", [])]
+        return JobPage(jobs=jobs, last_key=response.get("LastEvaluatedKey"))
+
+    def find_by_key(self, object_key: str) -> list[Job]:
+        """The jobs of the object stored under `object_key` (one, unless re-uploaded directly)."""
+        response = self._table.query(
+            IndexName=OBJECT_KEY_INDEX, KeyConditionExpression=Key("object_key").eq(object_key)
+        )
+        # The index projection may omit attributes; read the rows themselves.
+        jobs = [self.get(item["job_id"]) for item in response.get("Items", [])]
+        found = [job for job in jobs if job is not None]
+        return sorted(found, key=lambda job: job.created_at, reverse=True)
+
+    def delete(self, job_id: str) -> None:
+        """Remove the row (no error if it is already gone)."""
+        self._table.delete_item(Key={"job_id": job_id})

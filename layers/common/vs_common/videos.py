@@ -1,0 +1,71 @@
+"""Whether an uploaded object is a video we can process: extension, first bytes and size."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+VIDEO_EXTENSIONS = (".avi", ".m4v", ".mkv", ".mov", ".mp4", ".webm")
+TRANSCRIPT_EXTENSIONS = (".srt", ".vtt", ".json")
+# Enough for every signature below, and cheap to fetch with a ranged GET.
+SNIFF_BYTES = 64
+
+_EBML = b"\x1a\x45\xdf\xa3"
+# ISO base media (mp4, m4v, mov) starts with a box; QuickTime files may open with one of these
+# instead of 'ftyp'.
+_ISO_BOXES = (b"ftyp", b"moov", b"mdat", b"free", b"wide", b"skip", b"pnot")
+
+
+def extension(filename: str) -> str:
+    """The lower-case extension of a file name ('' when it has none)."""
+    return PurePosixPath(filename).suffix.lower()
+
+
+def is_transcript_name(filename: str) -> bool:
+    """Whether the file looks like a transcript sidecar rather than a video."""
+    return extension(filename) in TRANSCRIPT_EXTENSIONS
+
+
+def container_of(head: bytes) -> str | None:
+    """The container family named by the first bytes of a file, or None if none matches."""
+    if len(head) >= 8 and head[4:8] in _ISO_BOXES:
+        return "mp4/mov"
+    if head.startswith(_EBML):
+        return "matroska/webm"
+    if len(head) >= 12 and head[:4] == b"RIFF" and head[8:12] == b"AVI ":
+        return "avi"
+    return None
+
+
+def _human_bytes(n: int) -> str:
+    size = float(n)
+    for unit in ("bytes", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{int(size)} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
+        size /= 1024
+    raise AssertionError("unreachable")
+
+
+def size_problem(size: int, max_bytes: int) -> str | None:
+    """Why an object of `size` bytes cannot be processed, or None when the size is fine."""
+    if size <= 0:
+        return "the file is empty (0 bytes)"
+    if size > max_bytes:
+        return f"the file is {_human_bytes(size)}, over the limit of {_human_bytes(max_bytes)}"
+    return None
+
+
+def name_problem(filename: str) -> str | None:
+    """Why a file name does not name a video, or None when its extension is a video's."""
+    if extension(filename) in VIDEO_EXTENSIONS:
+        return None
+    return (
+        f"not a video: {filename!r} does not end in a video extension "
+        f"({', '.join(VIDEO_EXTENSIONS)})"
+    )
+
+
+def content_problem(filename: str, head: bytes) -> str | None:
+    """Why the first bytes are not a video container, or None when they are."""
+    if container_of(head) is not None:
+        return None
+    return f"not a video: the content of {filename!r} is not an MP4/MOV, Matroska/WebM or AVI file"

@@ -1,0 +1,148 @@
+"""The shared layer's pure parts: keys, video sniffing, failure reasons, schema, settings."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from support import EVENTS, make_result
+
+from vs_common import results
+from vs_common.keys import (
+    InvalidKey,
+    clean_filename,
+    decode_event_key,
+    derived_job_id,
+    job_id_from_key,
+    parse_s3_uri,
+    sidecar_keys,
+)
+from vs_common.notifications import NotificationRecord, clean_failure_reason
+from vs_common.settings import Settings, SettingsError
+from vs_common.videos import container_of, content_problem, name_problem, size_problem
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        ("uploads/my+clip.mp4", "uploads/my clip.mp4"),
+        ("uploads/a%2Bb.mp4", "uploads/a+b.mp4"),
+        ("uploads/vid%C3%A9o+%F0%9F%98%80.mp4", "uploads/vidéo 😀.mp4"),
+        ("uploads/100%25.mp4", "uploads/100%.mp4"),
+    ],
+)
+def test_event_keys_decode(raw, key):
+    assert decode_event_key(raw) == key
+
+
+def test_job_ids():
+    job = "0123456789abcdef0123456789abcdef"
+    assert job_id_from_key("uploads/", f"uploads/{job}/clip.mp4") == job
+    assert job_id_from_key("uploads/", f"uploads/{job}/deeper/clip.mp4") is None
+    assert job_id_from_key("uploads/", "uploads/clip.mp4") is None
+    assert derived_job_id("b", "k", "v1") == derived_job_id("b", "k", "v1")
+    assert derived_job_id("b", "k", "v1") != derived_job_id("b", "k", "v2")
+    assert len(derived_job_id("b", "k", "v1")) == 32
+
+
+def test_file_names_and_sidecars():
+    assert clean_filename("../../etc/clip.mp4") == "clip.mp4"
+    assert clean_filename("C:\\Users\\me\\clip.mp4") == "clip.mp4"
+    with pytest.raises(InvalidKey):
+        clean_filename("bad\x00name.mp4")
+    with pytest.raises(InvalidKey):
+        clean_filename("..")
+    assert sidecar_keys("uploads/x/talk.mp4", (".srt", ".vtt")) == [
+        "uploads/x/talk.srt",
+        "uploads/x/talk.vtt",
+    ]
+    assert parse_s3_uri("s3://bucket/results/a b.out") == ("bucket", "results/a b.out")
+    with pytest.raises(InvalidKey):
+        parse_s3_uri("https://bucket/key")
+
+
+@pytest.mark.parametrize(
+    ("head", "family"),
+    [
+        (b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00", "mp4/mov"),
+        (b"\x00\x00\x00\x08wide\x00\x00\x00\x00", "mp4/mov"),
+        (b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81", "matroska/webm"),
+        (b"RIFF\x00\x10\x00\x00AVI LIST", "avi"),
+        (b"RIFF\x00\x10\x00\x00WAVEfmt ", None),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0d", None),
+        (b"", None),
+    ],
+)
+def test_container_sniffing(head, family):
+    assert container_of(head) == family
+
+
+def test_problems_read_well():
+    assert name_problem("clip.MP4") is None
+    assert "does not end in a video extension" in name_problem("clip.gif")
+    assert content_problem("a.mp4", b"GIF89a") == (
+        "not a video: the content of 'a.mp4' is not an MP4/MOV, Matroska/WebM or AVI file"
+    )
+    assert size_problem(0, 10) == "the file is empty (0 bytes)"
+    assert size_problem(3 * 1024**3, 2 * 1024**3) == (
+        "the file is 3.0 GiB, over the limit of 2.0 GiB"
+    )
+
+
+@pytest.mark.parametrize(
+    ("reason", "clean"),
+    [
+        (
+            'ClientError: Received client error (400) from primary with message "not a video: '
+            'x.mp4 has no video stream". See https://us-east-1.console.aws.amazon.com/cloudwatch/'
+            "home?region=us-east-1#logEventViewer:group=/aws/sagemaker/Endpoints/e in account "
+            "123456789012 for more information.",
+            "not a video: x.mp4 has no video stream",
+        ),
+        (
+            'ServerError: Received server error (500) from primary with message "{\n  "code": 500,'
+            '\n  "type": "InternalServerException",\n  "message": "MediaError: not a video: '
+            'corrupt file"\n}\n". See https://x.example/logs for more information.',
+            "not a video: corrupt file",
+        ),
+        ("Inference request timed out", "Inference request timed out"),
+        ("", "the inference failed without a reason"),
+        (None, "the inference failed without a reason"),
+    ],
+)
+def test_failure_reasons_lose_sagemakers_wrapping(reason, clean):
+    assert clean_failure_reason(reason) == clean
+
+
+def test_notification_event_files_parse():
+    for name, status in (("complete_success", "Completed"), ("complete_failure", "Failed")):
+        event = json.loads((EVENTS / f"{name}.json").read_text())
+        record = NotificationRecord.model_validate(event["Records"][0])
+        assert record.body.Message.invocationStatus == status
+
+
+def test_schema_accepts_a_document_and_names_the_first_problem():
+    results.validate(make_result("j", utterances=3))
+    broken = make_result("j")
+    del broken["utterances"][0]["emotion"]["scores"]["joy"]
+    with pytest.raises(results.InvalidResult, match="at utterances/0/emotion/scores: 'joy'"):
+        results.validate(broken)
+    extra_emotion = make_result("j")
+    extra_emotion["summary"]["emotion"]["boredom"] = 0.1
+    with pytest.raises(results.InvalidResult, match="summary/emotion"):
+        results.validate(extra_emotion)
+    for segmentation in ("transcript", "asr", "vad", "fixed"):
+        results.validate({**make_result("j"), "segmentation": segmentation})
+
+
+def test_settings_come_from_the_environment():
+    settings = Settings.from_env(
+        {"JOBS_TABLE": "t", "BUCKET": "b", "UPLOAD_PREFIX": "in", "MAX_VIDEO_BYTES": "10"}
+    )
+    assert settings.upload_prefix == "in/"
+    assert settings.max_video_bytes == 10
+    assert settings.endpoint_name == ""
+    with pytest.raises(SettingsError, match="BUCKET"):
+        Settings.from_env({"JOBS_TABLE": "t"})
+    with pytest.raises(SettingsError, match="MAX_VIDEO_BYTES must be an integer"):
+        Settings.from_env({"JOBS_TABLE": "t", "BUCKET": "b", "MAX_VIDEO_BYTES": "lots"})

@@ -1,0 +1,80 @@
+"""One job end to end against moto: upload → submit → endpoint result → complete → GET."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import requests
+from support import (
+    API_KEY_A,
+    BUCKET,
+    MP4_HEAD,
+    api_event,
+    make_result,
+    notification_event,
+    upload_event,
+)
+
+
+def test_upload_to_completed_result(stack, load_function, context):
+    api = load_function("api")
+    submit = load_function("submit")
+    complete = load_function("complete")
+
+    created = api.lambda_handler(
+        api_event(
+            "api_create_upload",
+            body={"filename": "team meeting.mp4", "content_type": "video/mp4"},
+        ),
+        context,
+    )
+    assert created["statusCode"] == 201
+    upload = json.loads(created["body"])
+    job_id = upload["job_id"]
+
+    # The client's browser upload, through the presigned POST the API returned.
+    video = MP4_HEAD + b"\x00" * 2048
+    posted = requests.post(
+        upload["upload"]["url"],
+        data=upload["upload"]["fields"],
+        files={"file": ("team meeting.mp4", video, "video/mp4")},
+        timeout=10,
+    )
+    assert posted.status_code in {200, 204}, posted.text
+    head = stack.s3.head_object(Bucket=BUCKET, Key=upload["key"])
+    assert head["Metadata"]["owner"] == API_KEY_A
+
+    submitted = submit.lambda_handler(
+        upload_event(upload["key"], version_id=head.get("VersionId"), size=len(video)), context
+    )
+    assert submitted == {"batchItemFailures": []}
+    assert stack.item(job_id)["status"] == "IN_PROGRESS"
+    assert stack.invocations[0]["InferenceId"] == job_id
+
+    # What the endpoint does: read the manifest, write the result under results/, notify.
+    manifest = json.loads(
+        stack.s3.get_object(Bucket=BUCKET, Key=f"requests/{job_id}.json")["Body"].read()
+    )
+    assert manifest["video"] == f"s3://{BUCKET}/{upload['key']}"
+    document = make_result(job_id)
+    output_key = f"results/{uuid.uuid4()}.out"
+    stack.s3.put_object(Bucket=BUCKET, Key=output_key, Body=json.dumps(document).encode())
+    completed = complete.lambda_handler(
+        notification_event(
+            "complete_success",
+            job_id,
+            responseParameters__outputLocation=f"s3://{BUCKET}/{output_key}",
+        ),
+        context,
+    )
+    assert completed == {"batchItemFailures": []}
+
+    answer = api.lambda_handler(
+        api_event("api_get_job", path=f"/jobs/{job_id}", path_params={"job_id": job_id}), context
+    )
+    assert answer["statusCode"] == 200
+    job = json.loads(answer["body"])
+    assert job["status"] == "COMPLETED"
+    assert job["key"] == upload["key"]
+    assert job["result"] == document
