@@ -144,6 +144,7 @@ def _invoke(job: Job, manifest_key: str) -> dict[str, Any]:
         InputLocation=s3_uri(SETTINGS.bucket, manifest_key),
         ContentType="application/json",
         InferenceId=job.job_id,
+        InvocationTimeoutSeconds=SETTINGS.invocation_timeout_s,
     )
 
 

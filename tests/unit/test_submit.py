@@ -40,6 +40,7 @@ def test_event_file_upload_is_queued_then_in_progress_with_one_invocation(
     assert call["EndpointName"] == ENDPOINT_NAME
     assert call["InferenceId"] == JOB
     assert call["ContentType"] == "application/json"
+    assert call["InvocationTimeoutSeconds"] == 3600
     assert call["InputLocation"] == f"s3://{BUCKET}/requests/{JOB}.json"
     manifest = json.loads(
         stack.s3.get_object(Bucket=BUCKET, Key=f"requests/{JOB}.json")["Body"].read()

@@ -49,6 +49,8 @@ class Settings:
     failures_prefix: str = "failures/"
     max_video_bytes: int = 2048 * MIB
     max_video_seconds: int = 600
+    # How long SageMaker may work on one video before the invocation fails (AWS default: 900 s).
+    invocation_timeout_s: int = 3600
     retention_days: int = 30
     upload_url_expires_s: int = 900
     result_inline_max_bytes: int = 256 * 1024
@@ -70,6 +72,7 @@ class Settings:
             failures_prefix=_prefix(env, "FAILURES_PREFIX", "failures/"),
             max_video_bytes=_int(env, "MAX_VIDEO_BYTES", 2048 * MIB),
             max_video_seconds=_int(env, "MAX_VIDEO_SECONDS", 600),
+            invocation_timeout_s=_int(env, "INVOCATION_TIMEOUT_S", 3600),
             retention_days=_int(env, "RETENTION_DAYS", 30),
             upload_url_expires_s=_int(env, "UPLOAD_URL_EXPIRES_S", 900),
             result_inline_max_bytes=_int(env, "RESULT_INLINE_MAX_BYTES", 256 * 1024),
