@@ -1,0 +1,70 @@
+"""One local stack for the whole e2e session, serving a tiny untrained model."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+
+from vs_model.checkpoint import save_model
+from vs_model.config import preset
+from vs_model.network import MultimodalSentimentModel
+from vs_model.text import build_tokenizer
+from vsent.client.api import ApiClient
+from vsent.client.settings import ClientSettings, local_settings
+from vsent.stack.process import StackProcess
+from vsent.stack.sample import make_sample
+from vsent.stack.state import StackInfo
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An untrained tiny model folder: the flow is under test, not the predictions."""
+    torch.manual_seed(0)
+    cfg = preset("tiny")
+    folder = tmp_path_factory.mktemp("model")
+    return save_model(folder, MultimodalSentimentModel(cfg), build_tokenizer(cfg), cfg)
+
+
+@pytest.fixture(scope="session")
+def stack(tiny_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackInfo]:
+    """The local stack in a child process, as `vsent up` runs it."""
+    process = StackProcess(tiny_model, tmp_path_factory.mktemp("stack"))
+    info = process.start()
+    yield info
+    process.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(stack: StackInfo) -> ClientSettings:
+    """Client settings of the local stack."""
+    return local_settings(stack)
+
+
+@pytest.fixture(scope="session")
+def client(settings: ClientSettings) -> ApiClient:
+    """An API client holding the stack's key."""
+    return ApiClient(settings.api_url, settings.api_key)
+
+
+@pytest.fixture(scope="session")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A generated speech video and its SRT sidecar."""
+    return make_sample(tmp_path_factory.mktemp("media"))
+
+
+@pytest.fixture(scope="session")
+def ledger(stack: StackInfo) -> Callable[[str], Counter[str]]:
+    """How often the local endpoint recorded an event ("invoked", "processed") per job."""
+
+    def counts(event: str) -> Counter[str]:
+        lines = stack.ledger.read_text(encoding="utf-8").splitlines()
+        entries: list[dict[str, Any]] = [json.loads(line) for line in lines if line]
+        return Counter(entry["inference_id"] for entry in entries if entry["event"] == event)
+
+    return counts

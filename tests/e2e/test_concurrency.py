@@ -1,0 +1,61 @@
+"""Twenty uploads at once: every one completes, none is lost, none is processed twice."""
+
+from __future__ import annotations
+
+import shutil
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import boto3
+
+from vs_model.synthetic import SyntheticUtterance
+from vsent.client.api import ApiClient
+from vsent.client.commands import submit_video
+from vsent.client.settings import ClientSettings
+from vsent.stack.sample import make_sample
+from vsent.stack.state import LOCAL_CREDENTIALS, StackInfo
+
+UPLOADS = 20
+
+
+def test_twenty_concurrent_uploads_each_complete_once(
+    stack: StackInfo,
+    ledger: Callable[[str], Counter[str]],
+    client: ApiClient,
+    settings: ClientSettings,
+    tmp_path: Path,
+) -> None:
+    line = (SyntheticUtterance("Hello there.", 0.2, 1.2, "joy"),)
+    video, transcript = make_sample(tmp_path / "one", "clip", line)
+    copies = []
+    for index in range(UPLOADS):
+        copy = tmp_path / f"clip-{index:02d}.mp4"
+        shutil.copyfile(video, copy)
+        copies.append((copy, transcript.with_name(f"clip-{index:02d}.srt")))
+        shutil.copyfile(transcript, copies[-1][1])
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        created = list(
+            pool.map(lambda pair: submit_video(client, settings, *pair, progress=False), copies)
+        )
+        job_ids = [c["job_id"] for c in created]
+        jobs = list(pool.map(lambda job_id: client.wait(job_id, timeout_s=300), job_ids))
+
+    assert len(set(job_ids)) == UPLOADS
+    assert [job["status"] for job in jobs] == ["COMPLETED"] * UPLOADS
+    invoked, processed = ledger("invoked"), ledger("processed")
+    assert all(invoked[job_id] == 1 and processed[job_id] == 1 for job_id in job_ids)
+
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=stack.aws_endpoint_url,
+        region_name=stack.region,
+        aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
+    listed = s3.list_object_versions(Bucket=stack.bucket, Prefix="results/")
+    outputs = [v["Key"] for v in listed.get("Versions", [])]
+    for job_id in job_ids:
+        assert outputs.count(f"results/{job_id}.out") == 1

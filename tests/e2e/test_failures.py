@@ -1,0 +1,37 @@
+"""An upload that looks like an mp4 but cannot be decoded: submit accepts it, the endpoint
+fails it, and the job says why."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+
+from vsent.client.api import ApiClient
+from vsent.client.commands import submit_video
+from vsent.client.settings import ClientSettings
+from vsent.stack.state import StackInfo
+
+# An ISO BMFF `ftyp` box (what submit sniffs), then bytes no decoder can read.
+FAKE_MP4 = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + bytes(range(256)) * 64
+
+
+def test_undecodable_upload_fails_with_a_readable_reason(
+    stack: StackInfo,
+    ledger: Callable[[str], Counter[str]],
+    client: ApiClient,
+    settings: ClientSettings,
+    tmp_path: Path,
+) -> None:
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(FAKE_MP4)
+    created = submit_video(client, settings, broken, progress=False)
+    job = client.wait(created["job_id"], timeout_s=120)
+
+    assert job["status"] == "FAILED"
+    # It reached the endpoint: the failure is the model server's, not submit's sniffing.
+    assert ledger("processed")[created["job_id"]] == 1
+    reason = client.get_job(created["job_id"])["reason"]
+    assert reason
+    assert not reason.lstrip().startswith("{"), f"reason is not for people: {reason}"
+    assert "result" not in job

@@ -1,0 +1,1 @@
+"""The command-line client of a deployed or local video-sentiment stack."""

@@ -1,0 +1,163 @@
+"""An HTTP client of the video-sentiment REST API (the same for a deployed and a local stack)."""
+
+from __future__ import annotations
+
+import mimetypes
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from vsent.client.upload import MultipartBody
+
+RETRY_STATUSES = frozenset({429, 502, 503, 504})
+TERMINAL_STATES = frozenset({"COMPLETED", "FAILED"})
+
+
+class ApiError(RuntimeError):
+    """The API answered with an error; `code` and `message` come from its JSON body."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"{message} (HTTP {status}, {code})")
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def video_content_type(path: Path) -> str:
+    """The MIME type to declare for a video file."""
+    guessed, _ = mimetypes.guess_type(path.name)
+    return guessed if guessed and guessed.startswith("video/") else "video/mp4"
+
+
+class ApiClient:
+    """Calls the API with the key in `x-api-key`, retrying throttling and gateway errors."""
+
+    def __init__(
+        self,
+        api_url: str,
+        api_key: str,
+        session: requests.Session | None = None,
+        retries: int = 5,
+        timeout_s: float = 30,
+    ) -> None:
+        self.api_url = api_url.rstrip("/")
+        self._session = session or requests.Session()
+        self._session.headers["x-api-key"] = api_key
+        self._retries = retries
+        self._timeout_s = timeout_s
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        delay = 0.5
+        for attempt in range(self._retries + 1):
+            response = self._session.request(
+                method, f"{self.api_url}{path}", timeout=self._timeout_s, **kwargs
+            )
+            if response.status_code not in RETRY_STATUSES or attempt == self._retries:
+                break
+            time.sleep(delay)
+            delay = min(delay * 2, 8)
+        if response.status_code >= 400:
+            raise _error_of(response)
+        return response
+
+    def create_upload(self, filename: str, content_type: str, size_bytes: int) -> dict[str, Any]:
+        """POST /uploads: a job id, its object key and a presigned POST for the video."""
+        body = {"filename": filename, "content_type": content_type, "size_bytes": size_bytes}
+        return self._request("POST", "/uploads", json=body).json()
+
+    def get_job(self, job_id: str) -> dict[str, Any]:
+        """GET /jobs/{job_id}: the job, with its result once COMPLETED."""
+        return self._request("GET", f"/jobs/{job_id}").json()
+
+    def list_jobs(self, limit: int = 20) -> Iterator[dict[str, Any]]:
+        """The caller's jobs, newest first, following pagination."""
+        token: str | None = None
+        while True:
+            params: dict[str, Any] = {"limit": limit}
+            if token:
+                params["next_token"] = token
+            page = self._request("GET", "/jobs", params=params).json()
+            yield from page["jobs"]
+            token = page.get("next_token")
+            if not token:
+                return
+
+    def find_by_key(self, key: str) -> list[dict[str, Any]]:
+        """GET /jobs?key=: the job(s) of an object uploaded straight to S3."""
+        return self._request("GET", "/jobs", params={"key": key}).json()["jobs"]
+
+    def delete_job(self, job_id: str) -> None:
+        """DELETE /jobs/{job_id}."""
+        self._request("DELETE", f"/jobs/{job_id}")
+
+    def result(self, job: dict[str, Any]) -> dict[str, Any] | None:
+        """The result document of a COMPLETED job, inline or from its presigned link."""
+        if "result" in job:
+            return job["result"]
+        if "result_url" in job:
+            response = requests.get(job["result_url"], timeout=self._timeout_s)
+            response.raise_for_status()
+            return response.json()
+        return None
+
+    def wait(
+        self,
+        job_id: str,
+        on_change: Callable[[dict[str, Any]], None] | None = None,
+        timeout_s: float = 1800,
+        first_delay_s: float = 0.5,
+        max_delay_s: float = 15,
+    ) -> dict[str, Any]:
+        """Poll the job with exponential backoff until it is COMPLETED or FAILED."""
+        deadline = time.monotonic() + timeout_s
+        delay, last_status = first_delay_s, None
+        while True:
+            job = self.get_job(job_id)
+            if job["status"] != last_status:
+                last_status = job["status"]
+                delay = first_delay_s
+                if on_change:
+                    on_change(job)
+            if job["status"] in TERMINAL_STATES:
+                return job
+            if time.monotonic() + delay > deadline:
+                raise TimeoutError(f"job {job_id} is still {job['status']} after {timeout_s:.0f} s")
+            time.sleep(delay)
+            delay = min(delay * 2, max_delay_s)
+
+
+def upload_presigned_post(
+    upload: dict[str, Any], path: Path, progress: Callable[[int], None] | None = None
+) -> None:
+    """Send the file with a presigned POST (form fields, then the file), streaming it."""
+    body = MultipartBody(upload["fields"], path, progress)
+    response = requests.post(
+        upload["url"],
+        data=body,
+        headers={"Content-Type": body.content_type, "Content-Length": str(len(body))},
+        timeout=None,
+    )
+    if response.status_code >= 300:
+        raise ApiError(response.status_code, "upload_failed", _s3_message(response.text))
+
+
+def _s3_message(text: str) -> str:
+    start, end = text.find("<Message>"), text.find("</Message>")
+    if start >= 0 and end > start:
+        return "the upload was refused: " + text[start + len("<Message>") : end]
+    return "the upload was refused: " + (text.strip()[:300] or "no reason given")
+
+
+def _error_of(response: requests.Response) -> ApiError:
+    try:
+        body = response.json()
+    except ValueError:
+        return ApiError(response.status_code, "http_error", response.text.strip()[:300])
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        return ApiError(response.status_code, error.get("code", "error"), error.get("message", ""))
+    message = body.get("message", "") if isinstance(body, dict) else str(body)
+    return ApiError(response.status_code, "http_error", message)

@@ -1,0 +1,259 @@
+"""`vsent submit | status | wait | result | plot | analyze`: the client of a stack, or none."""
+
+from __future__ import annotations
+
+import json
+import tarfile
+import tempfile
+from pathlib import Path, PurePosixPath
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from tqdm import tqdm
+
+from vsent.client.api import ApiClient, ApiError, upload_presigned_post, video_content_type
+from vsent.client.plot import plot_timeline
+from vsent.client.render import result_table, status_text
+from vsent.client.settings import ClientSettings, SettingsError, resolve
+
+console = Console()
+errors = Console(stderr=True)
+
+ApiUrl = Annotated[
+    str | None,
+    typer.Option("--api-url", help="API base URL [env VSENT_API_URL]", show_default=False),
+]
+ApiKey = Annotated[
+    str | None, typer.Option("--api-key", help="API key [env VSENT_API_KEY]", show_default=False)
+]
+StackName = Annotated[
+    str | None,
+    typer.Option("--stack-name", help="deployed stack to read [env VSENT_STACK_NAME]"),
+]
+Region = Annotated[str | None, typer.Option("--region", help="AWS region [env AWS_REGION]")]
+AsJson = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
+JobId = Annotated[str, typer.Argument(help="job id (from `vsent submit`)")]
+
+
+def _fail(message: str) -> typer.Exit:
+    errors.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(1)
+
+
+def _client(
+    api_url: str | None, api_key: str | None, stack_name: str | None, region: str | None
+) -> tuple[ApiClient, ClientSettings]:
+    try:
+        settings = resolve(api_url, api_key, stack_name, region)
+    except SettingsError as exc:
+        raise _fail(str(exc)) from exc
+    return ApiClient(settings.api_url, settings.api_key), settings
+
+
+def upload_transcript(settings: ClientSettings, video_key: str, transcript: Path) -> str:
+    """Put a sidecar transcript beside the job's video (before the video, so submit finds it).
+
+    The API's presigned POST accepts the video only, so the sidecar goes to S3 directly: the
+    local stack's moto, or the deployed bucket with the caller's AWS credentials.
+    """
+    if not settings.bucket:
+        raise SettingsError(
+            "a transcript is written to the stack's bucket directly: name the stack with "
+            "--stack-name (with AWS credentials), or use the local stack"
+        )
+    key = str(PurePosixPath(video_key).with_suffix(transcript.suffix.lower()))
+    settings.s3().put_object(Bucket=settings.bucket, Key=key, Body=transcript.read_bytes())
+    return key
+
+
+def submit_video(
+    client: ApiClient,
+    settings: ClientSettings,
+    video: Path,
+    transcript: Path | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """POST /uploads, the optional sidecar, then the video with a progress bar; the new job."""
+    size = video.stat().st_size
+    created = client.create_upload(video.name, video_content_type(video), size)
+    if transcript is not None:
+        upload_transcript(settings, created["key"], transcript)
+    with tqdm(
+        total=size, unit="B", unit_scale=True, desc=f"uploading {video.name}", disable=not progress
+    ) as bar:
+        upload_presigned_post(created["upload"], video, bar.update)
+    return created
+
+
+def _print_change(job: dict[str, Any]) -> None:
+    console.print(status_text(job))
+
+
+def show_result(client: ApiClient, job: dict[str, Any], as_json: bool) -> dict[str, Any] | None:
+    """Print a job's result as a table (or JSON); returns the result document."""
+    result = client.result(job)
+    if as_json:
+        console.print_json(json.dumps(result if result is not None else job))
+    elif result is None:
+        console.print(status_text(job))
+    else:
+        console.print(result_table(result))
+    return result
+
+
+def register(app: typer.Typer) -> None:
+    """Add the client commands to the `vsent` app."""
+
+    @app.command()
+    def submit(
+        video: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+        transcript: Annotated[
+            Path | None,
+            typer.Option(exists=True, dir_okay=False, help="sidecar transcript (.srt/.vtt/.json)"),
+        ] = None,
+        wait: Annotated[bool, typer.Option("--wait", help="wait for the result")] = False,
+        as_json: AsJson = False,
+        api_url: ApiUrl = None,
+        api_key: ApiKey = None,
+        stack_name: StackName = None,
+        region: Region = None,
+    ) -> None:
+        """Upload a video (presigned POST) and print its job id."""
+        client, settings = _client(api_url, api_key, stack_name, region)
+        try:
+            created = submit_video(client, settings, video, transcript)
+        except (ApiError, SettingsError) as exc:
+            raise _fail(str(exc)) from exc
+        console.print(f"job [bold]{created['job_id']}[/] ({settings.source})")
+        if wait:
+            job = client.wait(created["job_id"], on_change=_print_change)
+            show_result(client, job, as_json)
+            if job["status"] == "FAILED":
+                raise typer.Exit(2)
+
+    @app.command()
+    def status(
+        job_id: JobId,
+        as_json: AsJson = False,
+        api_url: ApiUrl = None,
+        api_key: ApiKey = None,
+        stack_name: StackName = None,
+        region: Region = None,
+    ) -> None:
+        """Print a job's state (and its failure reason)."""
+        client, _ = _client(api_url, api_key, stack_name, region)
+        try:
+            job = client.get_job(job_id)
+        except ApiError as exc:
+            raise _fail(str(exc)) from exc
+        if as_json:
+            console.print_json(json.dumps({k: v for k, v in job.items() if k != "result"}))
+        else:
+            console.print(status_text(job))
+
+    @app.command("wait")
+    def wait_command(
+        job_id: JobId,
+        timeout: Annotated[float, typer.Option(help="seconds before giving up")] = 1800,
+        as_json: AsJson = False,
+        api_url: ApiUrl = None,
+        api_key: ApiKey = None,
+        stack_name: StackName = None,
+        region: Region = None,
+    ) -> None:
+        """Poll a job with backoff, printing each change of state, then its result."""
+        client, _ = _client(api_url, api_key, stack_name, region)
+        try:
+            job = client.wait(job_id, on_change=_print_change, timeout_s=timeout)
+        except (ApiError, TimeoutError) as exc:
+            raise _fail(str(exc)) from exc
+        show_result(client, job, as_json)
+        if job["status"] == "FAILED":
+            raise typer.Exit(2)
+
+    @app.command()
+    def result(
+        job_id: JobId,
+        as_json: AsJson = False,
+        api_url: ApiUrl = None,
+        api_key: ApiKey = None,
+        stack_name: StackName = None,
+        region: Region = None,
+    ) -> None:
+        """Print a finished job's utterances as a table (or the result document as JSON)."""
+        client, _ = _client(api_url, api_key, stack_name, region)
+        try:
+            job = client.get_job(job_id)
+        except ApiError as exc:
+            raise _fail(str(exc)) from exc
+        if job["status"] != "COMPLETED":
+            console.print(status_text(job))
+            raise typer.Exit(2 if job["status"] == "FAILED" else 3)
+        show_result(client, job, as_json)
+
+    @app.command()
+    def plot(
+        job_id: JobId,
+        out: Annotated[Path | None, typer.Option("--out", "-o", help="PNG to write")] = None,
+        api_url: ApiUrl = None,
+        api_key: ApiKey = None,
+        stack_name: StackName = None,
+        region: Region = None,
+    ) -> None:
+        """Write a timeline PNG of emotion and sentiment per utterance."""
+        client, _ = _client(api_url, api_key, stack_name, region)
+        try:
+            job = client.get_job(job_id)
+        except ApiError as exc:
+            raise _fail(str(exc)) from exc
+        document = client.result(job)
+        if document is None:
+            raise _fail(f"job {job_id} is {job['status']}; there is no result to plot")
+        path = plot_timeline(document, out or Path(f"{job_id}.png"))
+        console.print(f"wrote {path}")
+
+    @app.command()
+    def analyze(
+        video: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+        model: Annotated[
+            Path | None,
+            typer.Option(help="model folder or model.tar.gz (default: the demo model)"),
+        ] = None,
+        transcript: Annotated[
+            Path | None,
+            typer.Option(exists=True, dir_okay=False, help="transcript (default: a sidecar)"),
+        ] = None,
+        out: Annotated[
+            Path | None, typer.Option("--plot", help="also write a timeline PNG")
+        ] = None,
+        as_json: AsJson = False,
+    ) -> None:
+        """Run the model on a video in this process: no stack, no upload."""
+        from vs_model.predictor import InvalidInput, Predictor
+        from vs_model.transcripts import TranscriptError, find_sidecar, load_transcript
+        from vsent.stack.demo_model import ensure_demo_model
+
+        with tempfile.TemporaryDirectory(prefix="vsent-analyze-") as scratch:
+            if model is None:
+                with console.status("preparing the demo model (trained once, then cached)"):
+                    folder = ensure_demo_model()
+            elif model.is_dir():
+                folder = model
+            else:
+                with tarfile.open(model, "r:*") as archive:
+                    archive.extractall(scratch, filter="data")
+                folder = Path(scratch)
+            sidecar = transcript or find_sidecar(video)
+            try:
+                cues = load_transcript(sidecar) if sidecar else None
+                with console.status(f"analysing {video.name}"):
+                    document = Predictor(folder).predict(video, cues).to_dict()
+            except (InvalidInput, TranscriptError) as exc:
+                raise _fail(str(exc)) from exc
+        if as_json:
+            console.print_json(json.dumps(document))
+        else:
+            console.print(result_table(document))
+        if out:
+            console.print(f"wrote {plot_timeline(document, out)}")

@@ -1,0 +1,1 @@
+"""The local stack: the AWS stack of template.yaml on moto, with the real handlers and model."""

@@ -1,0 +1,258 @@
+"""A local REST API Gateway: routes, API keys, usage-plan limits and the Lambda proxy event.
+
+Where the service itself answers (no such route, a missing or unknown key, throttled, quota
+used up, the function failed) it uses the template's GatewayResponses, falling back to API
+Gateway's defaults such as 403 {"message": "Forbidden"}.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cached_property
+from typing import Any, ClassVar
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from vsent.stack.functions import LocalFunction
+from vsent.stack.http_util import BackgroundServer, QuietHandler
+from vsent.stack.spec import ACCOUNT_ID, GatewayResponseSpec
+
+log = logging.getLogger(__name__)
+
+_TEXT_TYPES = ("application/json", "text/", "application/x-www-form-urlencoded")
+_DEFAULT_TEMPLATE = '{"message":$context.error.messageString}'
+# API Gateway's own status and message per response type.
+_DEFAULT_RESPONSES = {
+    "MISSING_AUTHENTICATION_TOKEN": (403, "Missing Authentication Token"),
+    "INVALID_API_KEY": (403, "Forbidden"),
+    "THROTTLED": (429, "Too Many Requests"),
+    "QUOTA_EXCEEDED": (429, "Limit Exceeded"),
+    "DEFAULT_5XX": (502, "Internal server error"),
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    """A resource path and method bound to a function."""
+
+    resource: str
+    method: str
+    api_key_required: bool
+    function: LocalFunction
+
+    @cached_property
+    def pattern(self) -> re.Pattern[str]:
+        """The regular expression matching concrete paths of this resource."""
+        parts = []
+        for segment in self.resource.strip("/").split("/"):
+            if segment.startswith("{") and segment.endswith("+}"):
+                parts.append(f"(?P<{segment[1:-2]}>.+)")
+            elif segment.startswith("{") and segment.endswith("}"):
+                parts.append(f"(?P<{segment[1:-1]}>[^/]+)")
+            else:
+                parts.append(re.escape(segment))
+        return re.compile("^/" + "/".join(parts) + "$")
+
+
+class UsagePlan:
+    """Per-key throttle (steady rate and burst, a token bucket) and request quota."""
+
+    def __init__(self, rate: float | None, burst: int | None, quota: int | None) -> None:
+        self._rate = rate
+        self._burst = burst or 1
+        self._quota = quota
+        self._tokens: dict[str, float] = {}
+        self._updated: dict[str, float] = {}
+        self._used: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def refusal(self, key: str) -> str | None:
+        """The gateway response type refusing this request, or None to let it through."""
+        now = time.monotonic()
+        with self._lock:
+            if self._quota is not None and self._used.get(key, 0) >= self._quota:
+                return "QUOTA_EXCEEDED"
+            if self._rate is not None:
+                elapsed = now - self._updated.get(key, now)
+                tokens = min(self._burst, self._tokens.get(key, self._burst) + elapsed * self._rate)
+                self._updated[key] = now
+                if tokens < 1:
+                    self._tokens[key] = tokens
+                    return "THROTTLED"
+                self._tokens[key] = tokens - 1
+            self._used[key] = self._used.get(key, 0) + 1
+            return None
+
+
+@dataclass
+class ApiConfig:
+    """What the gateway needs: routes, stage, key lookup, usage plan, gateway responses."""
+
+    routes: list[Route]
+    stage: str
+    api_id: str
+    key_lookup: Callable[[str], str | None]
+    usage_plan: UsagePlan
+    gateway_responses: dict[str, GatewayResponseSpec]
+
+    def gateway_response(self, kind: str) -> tuple[int, bytes]:
+        """Status and body of API Gateway's own response of this type."""
+        status, message = _DEFAULT_RESPONSES[kind]
+        family = "DEFAULT_5XX" if status >= 500 else "DEFAULT_4XX"
+        custom = self.gateway_responses.get(kind)
+        fallback = self.gateway_responses.get(family)
+        template = (custom and custom.template) or (fallback and fallback.template)
+        status = (custom and custom.status) or status
+        body = (template or _DEFAULT_TEMPLATE).replace(
+            "$context.error.messageString", json.dumps(message)
+        )
+        return status, body.replace("$context.error.message", message).encode()
+
+
+def _is_text(content_type: str) -> bool:
+    return any(content_type.startswith(prefix) for prefix in _TEXT_TYPES)
+
+
+def proxy_event(
+    route: Route,
+    path: str,
+    path_parameters: dict[str, str],
+    method: str,
+    query: str,
+    headers: dict[str, str],
+    body: bytes,
+    stage: str,
+    api_id: str,
+    api_key: str | None,
+    api_key_id: str | None,
+    source_ip: str,
+) -> dict[str, Any]:
+    """The REST API Lambda proxy integration event (payload format 1.0)."""
+    multi_query = parse_qs(query, keep_blank_values=True)
+    text = _is_text(headers.get("Content-Type", headers.get("content-type", "")))
+    now = datetime.now(UTC)
+    return {
+        "resource": route.resource,
+        "path": path,
+        "httpMethod": method,
+        "headers": headers or None,
+        "multiValueHeaders": {name: [value] for name, value in headers.items()} or None,
+        "queryStringParameters": {k: v[-1] for k, v in multi_query.items()} or None,
+        "multiValueQueryStringParameters": multi_query or None,
+        "pathParameters": path_parameters or None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourceId": uuid.uuid4().hex[:6],
+            "resourcePath": route.resource,
+            "httpMethod": method,
+            "extendedRequestId": uuid.uuid4().hex,
+            "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "path": f"/{stage}{path}",
+            "accountId": ACCOUNT_ID,
+            "protocol": "HTTP/1.1",
+            "stage": stage,
+            "domainPrefix": api_id,
+            "requestTimeEpoch": int(now.timestamp() * 1000),
+            "requestId": str(uuid.uuid4()),
+            "identity": {
+                "apiKey": api_key,
+                "apiKeyId": api_key_id,
+                "sourceIp": source_ip,
+                "userAgent": headers.get("User-Agent", headers.get("user-agent")),
+            },
+            "domainName": "127.0.0.1",
+            "apiId": api_id,
+        },
+        "body": (body.decode("utf-8") if text else base64.b64encode(body).decode())
+        if body
+        else None,
+        "isBase64Encoded": bool(body) and not text,
+    }
+
+
+class _GatewayHandler(QuietHandler):
+    config: ClassVar[ApiConfig]
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def do_PUT(self) -> None:
+        self._handle()
+
+    def do_PATCH(self) -> None:
+        self._handle()
+
+    def do_DELETE(self) -> None:
+        self._handle()
+
+    def _handle(self) -> None:
+        body = self.read_body()
+        url = urlsplit(self.path)
+        stage_prefix = f"/{self.config.stage}"
+        path = url.path[len(stage_prefix) :] or "/"
+        found = self._match(path) if url.path.startswith(stage_prefix + "/") else None
+        if found is None:
+            self._refuse("MISSING_AUTHENTICATION_TOKEN")
+            return
+        route, parameters = found
+        headers = {name: value for name, value in self.headers.items()}
+        api_key = next((v for k, v in headers.items() if k.lower() == "x-api-key"), None)
+        api_key_id = self.config.key_lookup(api_key) if api_key else None
+        if route.api_key_required and api_key_id is None:
+            self._refuse("INVALID_API_KEY")
+            return
+        refusal = self.config.usage_plan.refusal(api_key_id or "anonymous")
+        if refusal:
+            self._refuse(refusal)
+            return
+        event = proxy_event(
+            route, path, parameters, self.command, url.query, headers, body,
+            self.config.stage, self.config.api_id, api_key, api_key_id, self.client_address[0],
+        )  # fmt: skip
+        try:
+            response = route.function.invoke(event)
+            status = int(response["statusCode"])
+        except Exception:  # API Gateway hides what went wrong in the function
+            log.exception("%s failed", route.function.spec.logical_id)
+            self._refuse("DEFAULT_5XX")
+            return
+        self._respond(status, response)
+
+    def _refuse(self, kind: str) -> None:
+        status, body = self.config.gateway_response(kind)
+        self.send(status, body, {"Content-Type": "application/json"})
+
+    def _match(self, path: str) -> tuple[Route, dict[str, str]] | None:
+        for route in self.config.routes:
+            match = route.pattern.match(path)
+            if match and route.method in (self.command, "ANY"):
+                return route, {name: unquote(value) for name, value in match.groupdict().items()}
+        return None
+
+    def _respond(self, status: int, response: dict[str, Any]) -> None:
+        headers: dict[str, str] = {}
+        for name, values in (response.get("multiValueHeaders") or {}).items():
+            headers[name] = ", ".join(str(value) for value in values)
+        headers.update({k: str(v) for k, v in (response.get("headers") or {}).items()})
+        raw = response.get("body") or ""
+        body = base64.b64decode(raw) if response.get("isBase64Encoded") else raw.encode("utf-8")
+        headers.pop("Content-Length", None)
+        headers.setdefault("Content-Type", "application/json")
+        self.send(status, body, headers)
+
+
+def gateway_server(config: ApiConfig, port: int = 0) -> BackgroundServer:
+    """The local API Gateway for `config`, not yet started."""
+    handler = type("GatewayHandler", (_GatewayHandler,), {"config": config})
+    return BackgroundServer(handler, port)

@@ -1,0 +1,229 @@
+"""A local SageMaker asynchronous endpoint in front of the local model server.
+
+It does what SageMaker's async front end does for an invocation: reads the input named by
+InputLocation from S3, posts it to the container's POST /invocations, writes the response to
+the output path (or the error body to the failure path) and publishes SageMaker's notification
+to the success or error topic. Invocations wait in a queue worked by as many threads as the
+endpoint config allows concurrent invocations per instance.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import requests
+
+from vsent.stack.spec import ACCOUNT_ID, EndpointSpec
+
+log = logging.getLogger(__name__)
+
+_SEE_LOGS = (
+    "See https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logEventViewer:"
+    "group=/aws/sagemaker/Endpoints/{name} in account {account} for more information."
+)
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One accepted InvokeEndpointAsync call."""
+
+    inference_id: str
+    input_location: str | None
+    body: bytes | None
+    content_type: str
+    accept: str | None
+    output_location: str
+    failure_location: str
+    received_time: str
+    timeout_s: int
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _split_s3(uri: str) -> tuple[str, str]:
+    parsed = urlparse(uri)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise ValueError(f"not an S3 URI: {uri!r}")
+    return parsed.netloc, parsed.path.lstrip("/")
+
+
+def _join(prefix: str, name: str) -> str:
+    return prefix.rstrip("/") + "/" + name
+
+
+class Ledger:
+    """An append-only JSON-lines record of invocations, so tests and users can count them."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._lock = threading.Lock()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch()
+
+    def append(self, event: str, **fields: Any) -> None:
+        """Record one event."""
+        line = json.dumps({"event": event, "time": _now(), **fields})
+        with self._lock, self._path.open("a", encoding="utf-8") as handle:
+            handle.write(line + "\n")
+
+
+class AsyncEndpoint:
+    """The endpoint's queue, its workers and the SageMaker side effects of each invocation."""
+
+    def __init__(
+        self,
+        spec: EndpointSpec,
+        region: str,
+        s3: Any,
+        sns: Any,
+        model_url: str,
+        ledger: Ledger,
+    ) -> None:
+        self.spec = spec
+        self._region = region
+        self._s3 = s3
+        self._sns = sns
+        self._model_url = model_url.rstrip("/")
+        self._ledger = ledger
+        self._queue: queue.Queue[Invocation | None] = queue.Queue()
+        self._workers = [
+            threading.Thread(target=self._work, name=f"endpoint-{index}", daemon=True)
+            for index in range(max(1, spec.max_concurrent_invocations))
+        ]
+
+    def start(self) -> None:
+        """Start the workers."""
+        for worker in self._workers:
+            worker.start()
+
+    def stop(self) -> None:
+        """Let the workers finish what they hold, then stop them."""
+        for _ in self._workers:
+            self._queue.put(None)
+        for worker in self._workers:
+            worker.join()
+
+    def accept(
+        self,
+        inference_id: str,
+        input_location: str | None,
+        body: bytes | None,
+        content_type: str,
+        accept: str | None,
+        timeout_s: int,
+    ) -> Invocation:
+        """Queue an invocation; returns where its output or failure will be written."""
+        invocation = Invocation(
+            inference_id=inference_id,
+            input_location=input_location,
+            body=body,
+            content_type=content_type,
+            accept=accept,
+            output_location=_join(self.spec.output_path, f"{inference_id}.out"),
+            failure_location=_join(self.spec.failure_path, f"{inference_id}-error.out"),
+            received_time=_now(),
+            timeout_s=timeout_s,
+        )
+        self._ledger.append("invoked", inference_id=inference_id, input=input_location)
+        self._queue.put(invocation)
+        return invocation
+
+    def _work(self) -> None:
+        while (invocation := self._queue.get()) is not None:
+            try:
+                self._process(invocation)
+            except Exception:  # one broken invocation must not stop the endpoint
+                log.exception("invocation %s", invocation.inference_id)
+
+    def _process(self, invocation: Invocation) -> None:
+        started = time.monotonic()
+        try:
+            payload = self._input(invocation)
+            response = requests.post(
+                f"{self._model_url}/invocations",
+                data=payload,
+                headers={
+                    "Content-Type": invocation.content_type,
+                    "Accept": invocation.accept or "application/json",
+                },
+                timeout=invocation.timeout_s,
+            )
+        except (requests.RequestException, ValueError) as exc:
+            self._fail(invocation, f"ClientError: {exc}", str(exc).encode())
+            self._ledger.append("processed", inference_id=invocation.inference_id, status=None)
+            return
+        if response.ok:
+            bucket, key = _split_s3(invocation.output_location)
+            content_type = response.headers.get("Content-Type", "application/json")
+            self._s3.put_object(
+                Bucket=bucket, Key=key, Body=response.content, ContentType=content_type
+            )
+            self._notify(invocation, "Completed", {"outputLocation": invocation.output_location})
+        else:
+            kind = "client" if response.status_code < 500 else "server"
+            reason = (
+                f"ClientError: Received {kind} error ({response.status_code}) from primary with "
+                f'message "{response.text}". '
+                + _SEE_LOGS.format(region=self._region, name=self.spec.name, account=ACCOUNT_ID)
+            )
+            self._fail(invocation, reason, response.content)
+        self._ledger.append(
+            "processed",
+            inference_id=invocation.inference_id,
+            status=response.status_code,
+            seconds=round(time.monotonic() - started, 3),
+        )
+
+    def _input(self, invocation: Invocation) -> bytes:
+        if invocation.body is not None:
+            return invocation.body
+        bucket, key = _split_s3(invocation.input_location or "")
+        return self._s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+
+    def _fail(self, invocation: Invocation, reason: str, body: bytes) -> None:
+        bucket, key = _split_s3(invocation.failure_location)
+        self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="text/plain")
+        self._notify(invocation, "Failed", {"failureLocation": invocation.failure_location}, reason)
+
+    def _notify(
+        self,
+        invocation: Invocation,
+        status: str,
+        response_parameters: dict[str, str],
+        failure_reason: str | None = None,
+    ) -> None:
+        topic = self.spec.success_topic_arn if status == "Completed" else self.spec.error_topic_arn
+        if not topic:
+            return
+        request_parameters = {
+            "contentType": invocation.content_type,
+            "endpointName": self.spec.name,
+        }
+        if invocation.input_location:
+            request_parameters["inputLocation"] = invocation.input_location
+        message: dict[str, Any] = {
+            "awsRegion": self._region,
+            "eventTime": _now(),
+            "receivedTime": invocation.received_time,
+            "invocationStatus": status,
+            "requestParameters": request_parameters,
+            "responseParameters": {"contentType": "application/json", **response_parameters},
+            "inferenceId": invocation.inference_id,
+            "eventVersion": "1.0",
+            "eventSource": "aws:sagemaker",
+            "eventName": "InferenceResult",
+        }
+        if failure_reason is not None:
+            message["failureReason"] = failure_reason
+        self._sns.publish(TopicArn=topic, Message=json.dumps(message))

@@ -1,0 +1,189 @@
+"""`vsent up | down | demo`: the local stack from the command line."""
+
+from __future__ import annotations
+
+import os
+import signal
+import tempfile
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+
+from vsent.client.api import ApiClient, ApiError
+from vsent.client.commands import show_result, submit_video
+from vsent.client.plot import plot_timeline
+from vsent.client.render import status_text
+from vsent.client.settings import local_settings
+from vsent.stack.demo_model import DemoModelError, ensure_demo_model
+from vsent.stack.paths import default_state_dir
+from vsent.stack.process import StackProcess, StackStartError
+from vsent.stack.sample import make_sample
+from vsent.stack.state import PID_FILE, StackInfo, process_alive
+
+console = Console()
+errors = Console(stderr=True)
+
+ModelOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--model",
+        exists=True,
+        help="model.tar.gz or model folder (default: the demo model, trained once and cached)",
+    ),
+]
+StateDir = Annotated[
+    Path | None,
+    typer.Option("--state-dir", help="pid file, logs, ledger [default: ~/.cache/…/stack]"),
+]
+
+
+def _fail(message: str) -> typer.Exit:
+    errors.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(1)
+
+
+def _model_or_demo(model: Path | None, log: Path) -> Path:
+    if model is not None:
+        return model.resolve()
+    try:
+        with console.status("training the demo model on synthetic data (first run only)…"):
+            return ensure_demo_model(log)
+    except DemoModelError as exc:
+        raise _fail(str(exc)) from exc
+
+
+def _banner(info: StackInfo, log: Path) -> Panel:
+    model = f"{info.model}" + (
+        "  [bold yellow](DEMO MODEL: synthetic data)[/]" if info.demo_model else ""
+    )
+    lines = [
+        f"API URL   [bold]{info.api_url}[/]",
+        f"API key   [bold]{info.api_key}[/]",
+        f"S3 & co.  {info.aws_endpoint_url}  (moto; bucket {info.bucket})",
+        f"endpoint  {info.endpoint_name} → {info.model_server_url}",
+        f"model     {model}",
+        f"logs      {log}",
+        "",
+        "try:  vsent submit VIDEO --wait     (the client finds this stack by itself)",
+        f'      curl -H "x-api-key: {info.api_key}" {info.api_url}/jobs',
+        "stop: Ctrl-C here, or `vsent down`",
+    ]
+    return Panel("\n".join(lines), title="local stack", expand=False)
+
+
+def _wait_for_exit(pid: int, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not process_alive(pid):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    """SIGTERM (from `vsent down`) stops `up` the way Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
+def _track(job: dict[str, Any]) -> None:
+    console.print(status_text(job))
+
+
+def run_demo(model: Path, out_dir: Path) -> dict[str, Any]:
+    """Start a private local stack, analyse a generated speech video through it, stop it."""
+    with console.status("writing a sample video with speech and its SRT sidecar"):
+        video, transcript = make_sample(out_dir, "demo")
+    with tempfile.TemporaryDirectory(prefix="vsent-demo-") as state:
+        stack = StackProcess(model, Path(state))
+        try:
+            with console.status("starting the local stack (moto, functions, endpoint, API)"):
+                info = stack.start()
+            settings = local_settings(info)
+            client = ApiClient(settings.api_url, settings.api_key)
+            created = submit_video(client, settings, video, transcript)
+            console.print(f"job [bold]{created['job_id']}[/] submitted")
+            job = client.wait(created["job_id"], on_change=_track, timeout_s=600)
+        except (StackStartError, ApiError, TimeoutError) as exc:
+            raise _fail(f"{exc} (stack log: {stack.log_path})") from exc
+        finally:
+            stack.stop()
+            (out_dir / "stack.log").write_bytes(stack.log_path.read_bytes())
+    document = show_result(client, job, as_json=False)
+    if job["status"] != "COMPLETED" or document is None:
+        raise _fail(f"the demo job ended {job['status']}: {job.get('reason')}")
+    picture = plot_timeline(document, out_dir / "demo-timeline.png")
+    console.print(f"timeline: {picture}\nlog of the stack: {out_dir / 'stack.log'}")
+    return document
+
+
+def register(app: typer.Typer) -> None:
+    """Add `up`, `down` and `demo` to the `vsent` app."""
+
+    @app.command()
+    def up(
+        model: ModelOption = None,
+        port: Annotated[int, typer.Option(help="API port (0: any free one)")] = 0,
+        state_dir: StateDir = None,
+    ) -> None:
+        """Run the local stack until Ctrl-C; prints the API URL and a usable API key."""
+        state = state_dir or default_state_dir()
+        running = StackInfo.read(state)
+        if running is not None:
+            raise _fail(f"a local stack is already running at {running.api_url}; `vsent down`")
+        state.mkdir(parents=True, exist_ok=True)
+        stack = StackProcess(_model_or_demo(model, state / "demo-training.log"), state, port)
+        pid_file = state / PID_FILE
+        signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            with console.status("starting the local stack (moto, functions, endpoint, API)"):
+                info = stack.start()
+            pid_file.write_text(str(os.getpid()), encoding="utf-8")
+            console.print(_banner(info, stack.log_path))
+            stack.wait()
+            raise _fail(f"the local stack stopped by itself; see {stack.log_path}")
+        except StackStartError as exc:
+            raise _fail(str(exc)) from exc
+        except KeyboardInterrupt:
+            console.print("stopping the local stack…")
+        finally:
+            stack.stop()
+            pid_file.unlink(missing_ok=True)
+
+    @app.command()
+    def down(state_dir: StateDir = None) -> None:
+        """Stop the local stack that `vsent up` started."""
+        state = state_dir or default_state_dir()
+        pid_file = state / PID_FILE
+        pids = []
+        if pid_file.is_file():
+            pids.append(int(pid_file.read_text(encoding="utf-8").strip()))
+        child = StackInfo.read(state)
+        if child is not None:
+            pids.append(child.pid)
+        alive = [pid for pid in pids if process_alive(pid)]
+        if not alive:
+            pid_file.unlink(missing_ok=True)
+            console.print("no local stack is running")
+            return
+        for pid in alive:
+            os.kill(pid, signal.SIGTERM)
+        for pid in alive:
+            if not _wait_for_exit(pid, 90):
+                raise _fail(f"process {pid} did not stop within 90 s")
+        pid_file.unlink(missing_ok=True)
+        console.print("local stack stopped")
+
+    @app.command()
+    def demo(
+        model: ModelOption = None,
+        out: Annotated[Path, typer.Option(help="folder for the video, table and picture")] = Path(
+            "demo-output"
+        ),
+    ) -> None:
+        """The whole flow on a private local stack with a generated video, then stop."""
+        out.mkdir(parents=True, exist_ok=True)
+        run_demo(_model_or_demo(model, out / "demo-training.log"), out.resolve())

@@ -1,0 +1,124 @@
+"""The stack's AWS resources, created in moto from the StackSpec."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from vsent.stack.spec import ACCOUNT_ID, BucketNotificationSpec, StackSpec
+
+
+@dataclass(frozen=True)
+class CreatedResources:
+    """Physical identifiers of what was created."""
+
+    queue_urls: dict[str, str]
+    queue_arns: dict[str, str]
+    topic_arns: dict[str, str]
+    bucket: str
+
+
+def _queue_arn(region: str, name: str) -> str:
+    return f"arn:aws:sqs:{region}:{ACCOUNT_ID}:{name}"
+
+
+def _filter_rules(notification: BucketNotificationSpec) -> list[dict[str, str]]:
+    rules = {"prefix": notification.prefix, "suffix": notification.suffix}
+    return [{"Name": name, "Value": value} for name, value in rules.items() if value]
+
+
+def create_resources(spec: StackSpec, clients: Any) -> CreatedResources:
+    """Create buckets, tables, queues, topics and subscriptions as the template declares them.
+
+    `clients(service)` returns a boto3 client bound to moto.
+    """
+    sqs, sns, s3, dynamodb = (clients(name) for name in ("sqs", "sns", "s3", "dynamodb"))
+    queue_urls: dict[str, str] = {}
+    queue_arns = {queue.logical_id: _queue_arn(spec.region, queue.name) for queue in spec.queues}
+    # Dead-letter queues first: a redrive policy must name an existing queue.
+    for queue in sorted(spec.queues, key=lambda queue: queue.dead_letter_queue is not None):
+        attributes = {"VisibilityTimeout": str(queue.visibility_timeout_s)}
+        if queue.dead_letter_queue:
+            attributes["RedrivePolicy"] = json.dumps(
+                {
+                    "deadLetterTargetArn": queue_arns[queue.dead_letter_queue],
+                    "maxReceiveCount": queue.max_receive_count,
+                }
+            )
+        response = sqs.create_queue(QueueName=queue.name, Attributes=attributes)
+        queue_urls[queue.logical_id] = response["QueueUrl"]
+
+    for table in spec.tables:
+        request: dict[str, Any] = {
+            "TableName": table.name,
+            "KeySchema": table.key_schema,
+            "AttributeDefinitions": table.attribute_definitions,
+            "BillingMode": "PAY_PER_REQUEST",
+        }
+        if table.global_secondary_indexes:
+            request["GlobalSecondaryIndexes"] = table.global_secondary_indexes
+        dynamodb.create_table(**request)
+        if table.ttl_attribute:
+            dynamodb.update_time_to_live(
+                TableName=table.name,
+                TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
+            )
+
+    topic_arns = {
+        logical_id: sns.create_topic(Name=arn.rsplit(":", 1)[1])["TopicArn"]
+        for logical_id, arn in spec.topics.items()
+    }
+    for subscription in spec.subscriptions:
+        sns.subscribe(
+            TopicArn=topic_arns[subscription.topic],
+            Protocol="sqs",
+            Endpoint=queue_arns[subscription.queue],
+            Attributes={"RawMessageDelivery": str(subscription.raw_message_delivery).lower()},
+        )
+
+    for bucket in spec.buckets:
+        s3.create_bucket(Bucket=bucket.name)
+        if bucket.versioned:
+            s3.put_bucket_versioning(
+                Bucket=bucket.name, VersioningConfiguration={"Status": "Enabled"}
+            )
+        if bucket.notifications:
+            s3.put_bucket_notification_configuration(
+                Bucket=bucket.name,
+                NotificationConfiguration={
+                    "QueueConfigurations": [
+                        {
+                            "QueueArn": queue_arns[notification.queue],
+                            "Events": notification.events,
+                            "Filter": {"Key": {"FilterRules": _filter_rules(notification)}},
+                        }
+                        for notification in bucket.notifications
+                    ]
+                },
+            )
+    if len(spec.buckets) != 1:
+        raise ValueError(
+            f"the local stack expects one bucket, the template has {len(spec.buckets)}"
+        )
+    return CreatedResources(queue_urls, queue_arns, topic_arns, spec.buckets[0].name)
+
+
+def create_api_key(apigateway: Any, name: str) -> tuple[str, str]:
+    """A new enabled API key: (id, value)."""
+    response = apigateway.create_api_key(name=name, enabled=True)
+    return response["id"], response["value"]
+
+
+def api_key_lookup(apigateway: Any) -> Any:
+    """A function mapping a key value to its id, reading moto's keys again on a miss."""
+    known: dict[str, str] = {}
+
+    def lookup(value: str) -> str | None:
+        if value not in known:
+            for item in apigateway.get_api_keys(includeValues=True).get("items", []):
+                if item.get("enabled", True):
+                    known[item["value"]] = item["id"]
+        return known.get(value)
+
+    return lookup

@@ -1,0 +1,72 @@
+"""The running local stack's connection details, kept in its state folder as stack.json."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+STACK_FILE = "stack.json"
+PID_FILE = "vsent-up.pid"
+LOG_FILE = "stack.log"
+LEDGER_FILE = "invocations.jsonl"
+# Credentials moto accepts; nothing in the local stack can reach AWS.
+LOCAL_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+
+
+@dataclass(frozen=True)
+class StackInfo:
+    """How to reach a running local stack, and what it serves."""
+
+    api_url: str
+    api_key: str
+    api_key_id: str
+    aws_endpoint_url: str
+    sagemaker_runtime_url: str
+    model_server_url: str
+    region: str
+    stack_name: str
+    bucket: str
+    endpoint_name: str
+    model: str
+    demo_model: bool
+    pid: int
+    state_dir: str
+
+    @property
+    def ledger(self) -> Path:
+        """The endpoint's invocation ledger (one JSON object a line)."""
+        return Path(self.state_dir) / LEDGER_FILE
+
+    def write(self) -> None:
+        """Publish the details atomically (readers never see half a file)."""
+        path = Path(self.state_dir) / STACK_FILE
+        staged = path.with_suffix(".tmp")
+        staged.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
+        staged.replace(path)
+
+    @classmethod
+    def read(cls, state_dir: Path) -> StackInfo | None:
+        """The details of the stack whose state folder this is, if it is running."""
+        path = state_dir / STACK_FILE
+        try:
+            info = cls(**json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError, TypeError):
+            return None
+        return info if process_alive(info.pid) else None
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
