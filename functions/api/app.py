@@ -98,7 +98,11 @@ def _error(status: int, code: str, message: str) -> Response:
 
 
 def _api_key_id() -> str | None:
-    return app.current_event.request_context.identity.api_key_id or None
+    key_id = app.current_event.request_context.identity.api_key_id
+    if not key_id and SETTINGS.sam_local:
+        # Under `sam local start-api` the key itself stands in for its id.
+        key_id = app.current_event.headers.get("x-api-key")
+    return key_id or None
 
 
 def require_api_key(router: APIGatewayRestResolver, next_middleware: Callable) -> Response:

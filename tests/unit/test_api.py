@@ -35,6 +35,23 @@ def _job_item(job_id: str = JOB, owner: str = API_KEY_A, **fields: Any) -> dict[
     }
 
 
+def test_sam_local_takes_the_key_header_as_the_caller(stack, env, load_function, context):
+    event = api_event("api_get_job", api_key_id=None)
+    event["headers"]["x-api-key"] = "local-key"
+    event["multiValueHeaders"] = {k: [v] for k, v in event["headers"].items()}
+    stack.table.put_item(Item=_job_item(owner="local-key", job_id="a" * 32))
+    event["pathParameters"] = {"job_id": "a" * 32}
+    event["path"] = f"/jobs/{'a' * 32}"
+
+    status_on_aws, _ = _call(load_function("api"), context, event)
+    env.setenv("AWS_SAM_LOCAL", "true")
+    status_local, body = _call(load_function("api"), context, event)
+
+    assert status_on_aws == 403
+    assert status_local == 200
+    assert body["job_id"] == "a" * 32
+
+
 def test_create_upload_from_the_event_file(stack, api, context):
     status, body = _call(api, context, api_event("api_create_upload"))
 

@@ -56,6 +56,8 @@ class Settings:
     result_inline_max_bytes: int = 256 * 1024
     # Bound on what the complete function reads into memory; a result bigger than this is refused.
     result_max_bytes: int = 32 * MIB
+    # `sam local start-api` passes no API key identity; it sets AWS_SAM_LOCAL, which AWS never does.
+    sam_local: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -77,4 +79,5 @@ class Settings:
             upload_url_expires_s=_int(env, "UPLOAD_URL_EXPIRES_S", 900),
             result_inline_max_bytes=_int(env, "RESULT_INLINE_MAX_BYTES", 256 * 1024),
             result_max_bytes=_int(env, "RESULT_MAX_BYTES", 32 * MIB),
+            sam_local=env.get("AWS_SAM_LOCAL", "").strip().lower() == "true",
         )
