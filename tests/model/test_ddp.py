@@ -1,0 +1,60 @@
+"""Two-process DDP on CPU (gloo) through torchrun, as a multi-GPU SageMaker job launches it."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from vs_model.synthetic import make_meld_dataset
+
+
+@pytest.fixture(scope="session")
+def synthetic_meld(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One synthetic MELD dataset per session, shared by the model-train test modules."""
+    root = tmp_path_factory.getbasetemp() / "synthetic-meld"
+    if not (root / ".complete").is_file():
+        make_meld_dataset(root, {"train": 20, "dev": 5, "test": 6}, seed=7)
+        (root / ".complete").touch()
+    return root
+
+
+def test_two_process_ddp_trains_one_epoch(
+    synthetic_meld: Path, tmp_path: Path, repo_root: Path
+) -> None:
+    work = tmp_path / "run"
+    env = {**os.environ, "PYTHONPATH": str(repo_root / "model"), "OMP_NUM_THREADS": "1"}
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc-per-node",
+        "2",
+        str(repo_root / "model" / "train.py"),
+        "--preset",
+        "tiny",
+        "--data-root",
+        str(synthetic_meld),
+        "--work-dir",
+        str(work),
+        "--epochs",
+        "1",
+        "--max-train-samples",
+        "32",
+        "--progress",
+        "false",
+    ]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode == 0, done.stderr[-3000:]
+    # Only rank 0 reports and writes.
+    assert done.stdout.count("[metrics] epoch=1 ") == 1
+    assert done.stdout.count("[metrics] test_loss=") == 1
+    assert len(list((work / "tensorboard").glob("events.out.tfevents.*"))) == 1
+    summary = json.loads((work / "output" / "training_summary.json").read_text())
+    assert [m["epoch"] for m in summary["history"]] == [1]
+    assert summary["options"]["max_train_samples"] == 32
+    assert (work / "model" / "model.pt").is_file()
+    assert (work / "checkpoints" / "resume.pt").is_file()
