@@ -1,0 +1,145 @@
+"""Build the endpoint's model.tar.gz from a training output, byte-for-byte reproducibly.
+
+Layout expected by the SageMaker PyTorch inference container::
+
+    model.pt  config.json  tokenizer/…  text_encoder/…  [asr/…]     the model folder, at the root
+    code/inference.py  code/requirements.txt  code/vs_model/*.py    the code that serves it
+
+Entries are sorted, with fixed owner, permissions and timestamps, and the gzip header carries no
+time or name: the same inputs give the same bytes, so a rebuilt package has the same checksum.
+
+    python -m vs_model.packaging TRAINING_OUTPUT --out model.tar.gz [--asr-model WHISPER_FOLDER]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import os
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from vs_model.checkpoint import read_config
+from vs_model.predictor import ASR_SUBFOLDER
+
+MODEL_ROOT = Path(__file__).resolve().parent.parent
+FIXED_MTIME = 1_577_836_800  # 2020-01-01T00:00:00Z; zero upsets some extractors.
+SKIPPED = {"__pycache__", ".DS_Store", ".ipynb_checkpoints"}
+
+
+class PackagingError(ValueError):
+    """The training output or the code cannot be packaged."""
+
+
+def _files(root: Path, prefix: str) -> Iterator[tuple[str, Path]]:
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if path.is_file() and not SKIPPED.intersection(relative.parts) and path.suffix != ".pyc":
+            yield f"{prefix}{relative.as_posix()}", path
+
+
+def package_entries(
+    model_dir: Path, code_root: Path = MODEL_ROOT, asr_model: Path | None = None
+) -> list[tuple[str, Path]]:
+    """(archive name, source file) for everything the package holds, sorted by name."""
+    read_config(model_dir)  # refuses anything that is not a model folder, with the reason
+    entries = dict(_files(model_dir, ""))
+    if asr_model is not None:
+        if not (asr_model / "config.json").is_file():
+            raise PackagingError(f"{asr_model} is not a Whisper model folder (no config.json)")
+        entries.update(_files(asr_model, f"{ASR_SUBFOLDER}/"))
+    for needed in ("inference.py", "requirements.txt"):
+        if not (code_root / needed).is_file():
+            raise PackagingError(f"{code_root / needed} is missing")
+        entries[f"code/{needed}"] = code_root / needed
+    entries.update(_files(code_root / "vs_model", "code/vs_model/"))
+    return sorted(entries.items())
+
+
+def _directories(names: list[str]) -> list[str]:
+    folders = {str(parent) for name in names for parent in Path(name).parents if str(parent) != "."}
+    return sorted(folders)
+
+
+def _info(name: str, *, folder: bool = False, size: int = 0) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = tarfile.DIRTYPE if folder else tarfile.REGTYPE
+    info.mode = 0o755 if folder else 0o644
+    info.size = size
+    info.mtime = FIXED_MTIME
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    return info
+
+
+def write_package(entries: list[tuple[str, Path]], out: Path) -> str:
+    """Write the archive atomically; returns its sha256."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, partial = tempfile.mkstemp(dir=out.parent, prefix=".model-")
+    try:
+        with (
+            os.fdopen(descriptor, "wb") as handle,
+            gzip.GzipFile(filename="", mode="wb", fileobj=handle, mtime=0, compresslevel=6) as gz,
+            tarfile.open(fileobj=gz, mode="w", format=tarfile.GNU_FORMAT) as tar,
+        ):
+            for folder in _directories([name for name, _ in entries]):
+                tar.addfile(_info(folder, folder=True))
+            for name, source in entries:
+                with source.open("rb") as data:
+                    tar.addfile(_info(name, size=source.stat().st_size), data)
+        os.replace(partial, out)
+    except BaseException:
+        os.unlink(partial)
+        raise
+    return sha256_of(out)
+
+
+def sha256_of(path: Path) -> str:
+    """Hex sha256 of a file."""
+    digest = hashlib.sha256()
+    with path.open("rb") as data:
+        for block in iter(lambda: data.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _safe_extract(archive: Path, into: Path) -> None:
+    with tarfile.open(archive, "r:*") as tar:
+        tar.extractall(into, filter="data")
+
+
+def build_package(
+    training_output: str | Path, out: str | Path, asr_model: str | Path | None = None
+) -> str:
+    """Package a training output (a model folder, or the model.tar.gz training wrote); sha256."""
+    source = Path(training_output)
+    asr = Path(asr_model) if asr_model is not None else None
+    if source.is_dir():
+        return write_package(package_entries(source, asr_model=asr), Path(out))
+    if not source.is_file() or not tarfile.is_tarfile(source):
+        raise PackagingError(f"{source} is neither a model folder nor a model.tar.gz")
+    with tempfile.TemporaryDirectory(prefix="vs-package-") as scratch:
+        _safe_extract(source, Path(scratch))
+        return write_package(package_entries(Path(scratch), asr_model=asr), Path(out))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command line: build model.tar.gz and print its path and sha256."""
+    parser = argparse.ArgumentParser(prog="python -m vs_model.packaging", description=__doc__)
+    parser.add_argument("training_output", help="model folder or training model.tar.gz")
+    parser.add_argument("--out", default="model.tar.gz", help="where to write the package")
+    parser.add_argument("--asr-model", help="Whisper model folder to ship as asr/")
+    args = parser.parse_args(argv)
+    try:
+        digest = build_package(args.training_output, args.out, args.asr_model)
+    except (PackagingError, FileNotFoundError, ValueError) as exc:
+        parser.exit(2, f"error: {exc}\n")
+    size = Path(args.out).stat().st_size
+    print(f"{args.out}  {size / 1e6:.1f} MB  sha256 {digest}")
+
+
+if __name__ == "__main__":
+    main()
