@@ -33,7 +33,7 @@ from vs_common.keys import (
     s3_uri,
     sidecar_keys,
 )
-from vs_common.manifests import Manifest, ManifestOptions
+from vs_common.manifests import Manifest
 from vs_common.objects import head, read_head
 from vs_common.s3events import S3TestEvent, UploadRecord, UploadRef
 from vs_common.settings import Settings, SettingsError
@@ -120,11 +120,7 @@ def _write_manifest(upload: UploadRef, job: Job) -> str:
     manifest = Manifest(
         video=s3_uri(upload.bucket, upload.key),
         transcript=_find_transcript(upload.bucket, upload.key),
-        options=ManifestOptions(
-            job_id=job.job_id,
-            filename=job.filename,
-            max_video_seconds=SETTINGS.max_video_seconds,
-        ),
+        job_id=job.job_id,
     )
     key = f"{SETTINGS.requests_prefix}{job.job_id}.json"
     aws.client("s3").put_object(

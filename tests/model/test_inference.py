@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from moto import mock_aws
 
+from vs_common.manifests import Manifest as SubmittedManifest
 from vs_model.checkpoint import save_model
 from vs_model.network import MultimodalSentimentModel
 from vs_model.predictor import InvalidInput, Predictor, PredictorSettings
@@ -101,7 +102,12 @@ def test_manifest_with_a_sidecar_gives_its_utterances(
 ) -> None:
     s3.upload_file(str(video), BUCKET, "uploads/job1/talk.mp4")
     s3.put_object(Bucket=BUCKET, Key=f"uploads/job1/{name}", Body=content.encode())
-    body = manifest(transcript=f"s3://{BUCKET}/uploads/job1/{name}", job_id="job1")
+    # Built by the submit function's own model, so the two sides of the contract cannot drift.
+    body = SubmittedManifest(
+        video=f"s3://{BUCKET}/uploads/job1/talk.mp4",
+        transcript=f"s3://{BUCKET}/uploads/job1/{name}",
+        job_id="job1",
+    ).to_json()
 
     result = invoke(predictor, body, "application/json")
 

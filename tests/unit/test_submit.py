@@ -47,7 +47,8 @@ def test_event_file_upload_is_queued_then_in_progress_with_one_invocation(
     )
     assert manifest == {
         "video": f"s3://{BUCKET}/{key}",
-        "options": {"job_id": JOB, "filename": "clip.mp4", "max_video_seconds": 600},
+        "job_id": JOB,
+        "options": {},
     }
 
 
