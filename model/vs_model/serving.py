@@ -2,8 +2,9 @@
 
 It serves a model.tar.gz (unpacked into a temporary folder for the server's lifetime) or a model
 folder through the same model_fn / input_fn / predict_fn / output_fn as the endpoint, so what runs
-locally is what runs on AWS. Errors answer JSON ``{"error": {"code", "message"}}``: 4xx for input
-the caller can fix, 5xx otherwise.
+locally is what runs on AWS. Errors answer JSON in TorchServe's shape, ``{"code": status, "type",
+"message"}``, which SageMaker quotes in an async failure reason: 4xx for input the caller can fix,
+5xx otherwise.
 
     python -m vs_model.serving --model model.tar.gz --port 8080
 """
@@ -97,18 +98,18 @@ class InvocationHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         """Health check: 200 once the model is loaded."""
         if self.path.split("?", 1)[0] != "/ping":
-            self._json(HTTPStatus.NOT_FOUND, _error("not_found", f"no route {self.path}"))
+            self._fail(HTTPStatus.NOT_FOUND, "not_found", f"no route {self.path}")
             return
         self._json(HTTPStatus.OK, {"status": "healthy"})
 
     def do_POST(self) -> None:
         """One inference on the request body."""
         if self.path.split("?", 1)[0] != "/invocations":
-            self._json(HTTPStatus.NOT_FOUND, _error("not_found", f"no route {self.path}"))
+            self._fail(HTTPStatus.NOT_FOUND, "not_found", f"no route {self.path}")
             return
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY_BYTES:
-            self._json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, _error("too_large", "body too large"))
+            self._fail(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "too_large", "body too large")
             return
         body = self.rfile.read(length)
         content_type = self.headers.get("Content-Type", "")
@@ -118,9 +119,12 @@ class InvocationHandler(BaseHTTPRequestHandler):
             status, code = _status_for(exc)
             if status >= 500:
                 self.log_error("invocation failed: %r", exc)
-            self._json(status, _error(code, str(exc)))
+            self._fail(status, code, str(exc))
             return
         self._send(HTTPStatus.OK, answer.encode("utf-8"))
+
+    def _fail(self, status: HTTPStatus, kind: str, message: str) -> None:
+        self._json(status, {"code": int(status), "type": kind, "message": message})
 
     def _json(self, status: HTTPStatus, document: dict[str, Any]) -> None:
         self._send(status, json.dumps(document).encode("utf-8"))
@@ -131,10 +135,6 @@ class InvocationHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
-
-
-def _error(code: str, message: str) -> dict[str, Any]:
-    return {"error": {"code": code, "message": message}}
 
 
 class ModelServer(ThreadingHTTPServer):

@@ -79,8 +79,9 @@ def test_errors_are_json_with_a_status(
 ) -> None:
     answer_status, answer = call(server, path, body, content_type)
     assert answer_status == status
-    assert answer["error"]["code"] == code
-    assert message in answer["error"]["message"]
+    assert answer["code"] == status
+    assert answer["type"] == code
+    assert message in answer["message"]
 
 
 def test_folder_is_served_too(tmp_path, tiny_cfg, tiny_tokenizer) -> None:
