@@ -9,6 +9,9 @@ Layout of a cache folder::
     shard-00000.json     the shard's ids, labels and the keys it skipped (written after the .pt)
     index.json           written last: shards, item count, label counts, skipped keys by reason
 
+A cache built by several instances is a folder of such caches, one per part
+(``part-000-of-004/`` …); :func:`open_cache` reads them as one dataset.
+
 Shards are built in parallel worker processes and written atomically, so an interrupted build
 resumes where it stopped: a shard whose .json exists is done. Reading maps each shard file into
 memory (``torch.load(mmap=True)``), so a dataset far larger than RAM is read page by page.
@@ -26,7 +29,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import ConcatDataset, Dataset
 from tqdm.auto import tqdm
 
 from vs_model.config import ModelConfig
@@ -83,8 +86,21 @@ def feature_config(cfg: ModelConfig) -> dict[str, object]:
 
 
 def is_cache(folder: Path) -> bool:
-    """Whether ``folder`` holds a finished feature cache."""
-    return (Path(folder) / INDEX_FILE).is_file()
+    """Whether ``folder`` holds a feature cache: its own or, in its subfolders, parts of one."""
+    return bool(cache_parts(folder))
+
+
+def cache_parts(folder: Path) -> list[Path]:
+    """The cache folders of ``folder``: itself when it holds an index, else its subfolders that do.
+
+    An empty list means ``folder`` holds no cache at all.
+    """
+    folder = Path(folder)
+    if (folder / INDEX_FILE).is_file():
+        return [folder]
+    if not folder.is_dir():
+        return []
+    return sorted(sub for sub in folder.iterdir() if (sub / INDEX_FILE).is_file())
 
 
 def build_cache(
@@ -393,6 +409,62 @@ class CachedDataset(Dataset):
         state = self.__dict__.copy()
         state["_open"] = OrderedDict()
         return state
+
+
+class CachePartsDataset(ConcatDataset):
+    """The parts of one split's cache, built by separate instances, read as one dataset."""
+
+    def __init__(self, parts: Sequence[CachedDataset]) -> None:
+        super().__init__(parts)
+        self.parts = list(parts)
+        self.ids = [key for part in self.parts for key in part.ids]
+        self.emotion = torch.cat([part.emotion for part in self.parts])
+        self.sentiment = torch.cat([part.sentiment for part in self.parts])
+
+    def check_compatible(self, cfg: ModelConfig) -> None:
+        """Raise :class:`CacheError` when any part holds other features than ``cfg`` expects."""
+        for part in self.parts:
+            part.check_compatible(cfg)
+
+    def labels(self, head: str) -> torch.Tensor:
+        """All labels of one head (``emotion`` or ``sentiment``), parts in order."""
+        return getattr(self, head)
+
+
+def open_cache(folder: Path) -> CachedDataset | CachePartsDataset:
+    """The cache in ``folder``: one cache, or the parts of one in its subfolders, joined.
+
+    Parts must all be finished and hold the same split and features, and no utterance twice;
+    otherwise :class:`CacheError` says which part is the problem.
+    """
+    folder = Path(folder)
+    found = cache_parts(folder)
+    if not found:
+        raise CacheError(
+            f"{folder} is not a feature cache (no {INDEX_FILE} in it or its subfolders)"
+        )
+    if found == [folder]:
+        return CachedDataset(folder)
+    # A part with a plan but no index is a build that has not finished (or failed): training
+    # on the other parts alone would silently drop its clips.
+    unfinished = sorted(
+        sub.name for sub in folder.iterdir() if (sub / PLAN_FILE).is_file() and sub not in found
+    )
+    if unfinished:
+        raise CacheError(f"{folder}: unfinished cache parts {', '.join(unfinished)}")
+    parts = [CachedDataset(path) for path in found]
+    first = parts[0]
+    for part in parts[1:]:
+        for field_name in ("split", "features"):
+            if part.index.get(field_name) != first.index.get(field_name):
+                raise CacheError(
+                    f"{part.folder.name} and {first.folder.name} in {folder} differ in "
+                    f"{field_name}: parts of one cache must be built alike"
+                )
+    repeated = [key for key, count in Counter(k for p in parts for k in p.ids).items() if count > 1]
+    if repeated:
+        raise CacheError(f"{folder}: utterances in more than one part: {', '.join(repeated[:5])}")
+    return CachePartsDataset(parts)
 
 
 def build_or_open(

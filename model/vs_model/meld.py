@@ -32,22 +32,29 @@ CLIP_FOLDERS = {
     "dev": "dev_splits_complete",
     "test": "output_repeated_splits_test",
 }
-# Clips the published archives are known to get wrong; skipped without trying to decode them.
-KNOWN_BAD_CLIPS = {
-    "train": {"dia125_utt3": "corrupt"},
-    "dev": {"dia110_utt7": "missing"},
-    "test": {},
-}
-REQUIRED_COLUMNS = (
+# Every column of the published CSVs, in their order.
+MELD_COLUMNS = (
+    "Sr No.",
     "Utterance",
     "Speaker",
     "Emotion",
     "Sentiment",
     "Dialogue_ID",
     "Utterance_ID",
+    "Season",
+    "Episode",
     "StartTime",
     "EndTime",
 )
+# Clips the published archives are known to get wrong; skipped without trying to decode them.
+KNOWN_BAD_CLIPS = {
+    "train": {"dia125_utt3": "corrupt"},
+    "dev": {"dia110_utt7": "missing"},
+    "test": {},
+}
+# The row number and the episode are informative only; the reader needs every other column.
+OPTIONAL_COLUMNS = ("Sr No.", "Season", "Episode")
+REQUIRED_COLUMNS = tuple(c for c in MELD_COLUMNS if c not in OPTIONAL_COLUMNS)
 
 _TIMESTAMP = re.compile(r"^\s*(?:(\d+):)?(\d{1,2}):(\d{1,2})(?:[,.:;](\d+))?\s*$")
 # Each byte 0x80-0xFF as a cp1252 reader shows it; the five bytes cp1252 leaves undefined show

@@ -52,9 +52,6 @@ class TextEncoder(nn.Module):
         self.backbone.requires_grad_(False)
         for layer in list(layers)[len(layers) - cfg.text_train_layers :]:
             layer.requires_grad_(True)
-        pooler = getattr(self.backbone, "pooler", None)
-        if pooler is not None:
-            pooler.requires_grad_(True)
 
     def train(self, mode: bool = True) -> TextEncoder:
         """Switch modes; a frozen backbone stays in eval mode so its dropout stays off."""

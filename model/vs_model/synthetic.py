@@ -22,6 +22,8 @@ import numpy as np
 from tqdm import tqdm
 
 from vs_model.labels import EMOTIONS
+from vs_model.meld import CLIP_FOLDERS, CSV_NAMES, MELD_COLUMNS
+from vs_model.meld import SPLITS as MELD_SPLITS
 
 SPEECH_RATE = 22050  # espeak-ng's native rate; the media code resamples it to 16 kHz
 AUDIO_RATE = 22050
@@ -109,24 +111,10 @@ TEMPLATES: dict[str, tuple[tuple[str, str], ...]] = {
     ),
 }
 SPEAKERS = ("Rachel", "Ross", "Monica", "Chandler", "Joey", "Phoebe")
+# Each split's (CSV name, clip folder), in MELD's split order; the names are vs_model.meld's.
 SPLITS: dict[str, tuple[str, str]] = {
-    "train": ("train_sent_emo.csv", "train_splits"),
-    "dev": ("dev_sent_emo.csv", "dev_splits_complete"),
-    "test": ("test_sent_emo.csv", "output_repeated_splits_test"),
+    split: (CSV_NAMES[split], CLIP_FOLDERS[split]) for split in MELD_SPLITS
 }
-MELD_COLUMNS = (
-    "Sr No.",
-    "Utterance",
-    "Speaker",
-    "Emotion",
-    "Sentiment",
-    "Dialogue_ID",
-    "Utterance_ID",
-    "Season",
-    "Episode",
-    "StartTime",
-    "EndTime",
-)
 
 
 @dataclass(frozen=True)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import inspect
 import string
 import tempfile
 from pathlib import Path
 
 import torch
 from transformers import (
+    MODEL_MAPPING,
     AutoConfig,
     AutoModel,
     AutoTokenizer,
@@ -100,17 +102,29 @@ def tiny_text_config(cfg: ModelConfig) -> BertConfig:
 def build_text_backbone(
     cfg: ModelConfig, text_config: PretrainedConfig | None = None
 ) -> PreTrainedModel:
-    """The transformer encoder.
+    """The transformer encoder, without its pooling layer where the architecture allows.
 
     With `text_config` the encoder is built from that configuration with random weights (a
     checkpoint's state dict fills them in, nothing is downloaded); otherwise the pretrained
     weights of `cfg.text_model` are loaded, or the tiny random BERT is built.
     """
     if text_config is not None:
-        return AutoModel.from_config(text_config)
+        return AutoModel.from_config(text_config, **_no_pooler(text_config))
     if cfg.text_model == TINY_TEXT_MODEL:
-        return AutoModel.from_config(tiny_text_config(cfg))
-    return AutoModel.from_pretrained(cfg.text_model)
+        config = tiny_text_config(cfg)
+        return AutoModel.from_config(config, **_no_pooler(config))
+    config = AutoConfig.from_pretrained(cfg.text_model)
+    return AutoModel.from_pretrained(cfg.text_model, config=config, **_no_pooler(config))
+
+
+def _no_pooler(config: PretrainedConfig) -> dict[str, bool]:
+    # The network pools hidden states itself: a pooler would be weights that never get a
+    # gradient (DDP then needs find_unused_parameters). BERT-like encoders can leave it out.
+    model_class = MODEL_MAPPING.get(type(config), None)
+    if model_class is None:
+        return {}
+    accepts = "add_pooling_layer" in inspect.signature(model_class.__init__).parameters
+    return {"add_pooling_layer": False} if accepts else {}
 
 
 def load_text_config(folder: str | Path) -> PretrainedConfig:

@@ -1,11 +1,12 @@
 """Training under SageMaker's contract, and the same run locally with arguments instead.
 
 Data channels (``SM_CHANNEL_TRAINING``, ``SM_CHANNEL_VALIDATION``, ``SM_CHANNEL_TEST``) are either
-a feature cache folder (holding ``index.json``) or a folder in MELD's layout (a CSV and its clip
-folder); the latter is decoded once into a feature cache under ``--cache-dir``. The best model by
-validation score (mean of the two heads' weighted F1) goes to ``SM_MODEL_DIR``, is reloaded from
-there and scored on test. A resume checkpoint in ``/opt/ml/checkpoints`` (synced to S3 by SageMaker
-for spot training) lets a restarted job continue at the next epoch. ``torchrun`` launches DDP.
+a feature cache folder (holding ``index.json``, or parts of one in subfolders that each hold one)
+or a folder in MELD's layout (a CSV and its clip folder); the latter is decoded once into a
+feature cache under ``--cache-dir``. The best model by validation score (mean of the two heads'
+weighted F1) goes to ``SM_MODEL_DIR``, is reloaded from there and scored on test. A resume
+checkpoint in ``/opt/ml/checkpoints`` (synced to S3 by SageMaker for spot training) lets a
+restarted job continue at the next epoch. ``torchrun`` launches DDP.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, Subset
 from torch.utils.tensorboard import SummaryWriter
 
-from vs_model.cache import CachedDataset, build_cache, is_cache
+from vs_model.cache import CachedDataset, build_cache, is_cache, open_cache
 from vs_model.checkpoint import load_model, save_model
 from vs_model.config import ModelConfig, preset
 from vs_model.datasets import DEFAULT_MAX_CLIP_SECONDS, ClipDataset, collate_items
@@ -325,7 +326,7 @@ def open_channel(
 ) -> Dataset:
     """The dataset of one channel: an existing feature cache, or MELD clips cached on first use."""
     if is_cache(folder):
-        dataset = CachedDataset(folder)
+        dataset = open_cache(folder)
         dataset.check_compatible(cfg)
         return dataset
     split = load_split(folder, CHANNEL_SPLITS[channel])
@@ -584,9 +585,7 @@ def _run(options: TrainOptions, ctx: _Dist) -> TrainResult:
             LOGGER.info("resuming after epoch %d (best %d)", state.epoch, state.best_epoch)
     if ctx.enabled:
         device_ids = [ctx.device.index] if ctx.device.type == "cuda" else None
-        # The text backbone's pooler is trainable but the network pools hidden states itself, so
-        # its parameters never get gradients; DDP must be told, or its reducer stalls.
-        model = DistributedDataParallel(model, device_ids=device_ids, find_unused_parameters=True)
+        model = DistributedDataParallel(model, device_ids=device_ids)
 
     writer = SummaryWriter(str(options.tensorboard_dir)) if ctx.is_main else None
     epochs_run: list[int] = []

@@ -80,3 +80,10 @@ def small_meld(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A synthetic MELD-layout dataset: 2 dialogues of 2 utterances in each split (12 clips)."""
     root = tmp_path_factory.mktemp("meld")
     return make_meld_dataset(root, 2, seed=0, utterances_per_dialogue=2)
+
+
+@pytest.fixture(scope="session")
+def synthetic_meld(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A synthetic MELD dataset big enough to train on: 20/5/6 dialogues of 3 utterances."""
+    root = tmp_path_factory.mktemp("synthetic-meld")
+    return make_meld_dataset(root, {"train": 20, "dev": 5, "test": 6}, seed=7)

@@ -6,21 +6,19 @@ from pathlib import Path
 import pytest
 import torch
 
-from vs_model.cache import CachedDataset, CacheError, build_cache, is_cache
+from vs_model.cache import (
+    INDEX_FILE,
+    CachedDataset,
+    CacheError,
+    build_cache,
+    cache_parts,
+    is_cache,
+    open_cache,
+)
 from vs_model.config import preset
 from vs_model.meld import load_split
-from vs_model.synthetic import make_meld_dataset
 from vs_model.text import build_tokenizer
-
-
-@pytest.fixture(scope="session")
-def synthetic_meld(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One synthetic MELD dataset per session, shared by the model-train test modules."""
-    root = tmp_path_factory.getbasetemp() / "synthetic-meld"
-    if not (root / ".complete").is_file():
-        make_meld_dataset(root, {"train": 20, "dev": 5, "test": 6}, seed=7)
-        (root / ".complete").touch()
-    return root
+from vs_model.training import _Dist, dataset_labels, open_channel, parse_options
 
 
 @pytest.fixture
@@ -106,3 +104,59 @@ def test_other_features_rebuild_and_are_refused(synthetic_meld: Path, tmp_path: 
 def test_not_a_cache(tmp_path: Path) -> None:
     with pytest.raises(CacheError, match="is not a feature cache"):
         CachedDataset(tmp_path)
+    (tmp_path / "train_splits").mkdir()
+    assert not is_cache(tmp_path)
+    with pytest.raises(CacheError, match="is not a feature cache"):
+        open_cache(tmp_path)
+
+
+def _build_part(channel: Path, index: int, utterances, cfg, tokenizer, **options) -> None:
+    """Part ``index`` of two, in the folder a processing instance writes it to."""
+    folder = channel / f"part-{index:03d}-of-002"
+    build_cache(
+        utterances, folder, cfg, tokenizer, split="test", workers=0, progress=False, **options
+    )
+
+
+def test_parts_of_a_sharded_build_read_as_one_cache(synthetic_meld: Path, tmp_path: Path) -> None:
+    cfg = preset("tiny")
+    tokenizer = build_tokenizer(cfg)
+    utterances = load_split(synthetic_meld, "test").utterances[:6]
+    channel = tmp_path / "test"
+    # What two processing instances write: one part folder each, no index.json at the top.
+    for index, chunk in enumerate((utterances[:4], utterances[4:])):
+        _build_part(channel, index, chunk, cfg, tokenizer, shard_size=3)
+    assert not (channel / INDEX_FILE).exists()
+    assert is_cache(channel)
+    assert [p.name for p in cache_parts(channel)] == ["part-000-of-002", "part-001-of-002"]
+
+    options = parse_options(
+        ["--preset", "tiny", "--data-root", str(channel), "--work-dir", str(tmp_path / "run")]
+    )
+    single = _Dist(rank=0, world_size=1, device=torch.device("cpu"))
+    dataset = open_channel(channel, "test", cfg, tokenizer, options, single)
+    assert len(dataset) == 4 + 2
+    assert dataset.ids == [u.key for u in utterances]
+    assert dataset_labels(dataset, "emotion").tolist() == [u.emotion_index for u in utterances]
+    assert dataset_labels(dataset, "sentiment").tolist() == [u.sentiment_index for u in utterances]
+    assert dataset[4]["id"] == utterances[4].key
+    assert dataset[5]["frames"].shape == (cfg.video_frames, 3, cfg.frame_size, cfg.frame_size)
+    # Every part is checked against the model, as a single cache is.
+    with pytest.raises(CacheError, match="frame_size: cache 64, model 32"):
+        open_channel(channel, "test", cfg.replace(frame_size=32), tokenizer, options, single)
+
+    # A part whose build has not finished must not be left out silently.
+    (channel / "part-001-of-002" / INDEX_FILE).unlink()
+    with pytest.raises(CacheError, match="unfinished cache parts part-001-of-002"):
+        open_cache(channel)
+
+
+def test_parts_built_for_other_features_are_refused(synthetic_meld: Path, tmp_path: Path) -> None:
+    tiny = preset("tiny")
+    tokenizer = build_tokenizer(tiny)
+    utterances = load_split(synthetic_meld, "test").utterances[:2]
+    channel = tmp_path / "test"
+    for index, cfg in enumerate((tiny, tiny.replace(frame_size=32))):
+        _build_part(channel, index, utterances[index : index + 1], cfg, tokenizer)
+    with pytest.raises(CacheError, match="differ in features"):
+        open_cache(channel)

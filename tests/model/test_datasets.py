@@ -11,18 +11,7 @@ from vs_model.cache import CachedDataset, build_cache
 from vs_model.config import preset
 from vs_model.datasets import ClipDataset, batch_size_of, collate_items
 from vs_model.meld import load_split
-from vs_model.synthetic import make_meld_dataset
 from vs_model.text import build_tokenizer
-
-
-@pytest.fixture(scope="session")
-def synthetic_meld(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One synthetic MELD dataset per session, shared by the model-train test modules."""
-    root = tmp_path_factory.getbasetemp() / "synthetic-meld"
-    if not (root / ".complete").is_file():
-        make_meld_dataset(root, {"train": 20, "dev": 5, "test": 6}, seed=7)
-        (root / ".complete").touch()
-    return root
 
 
 def test_clip_items_match_cached_items(synthetic_meld: Path, tmp_path: Path) -> None:

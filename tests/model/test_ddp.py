@@ -6,20 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from vs_model.synthetic import make_meld_dataset
-
-
-@pytest.fixture(scope="session")
-def synthetic_meld(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One synthetic MELD dataset per session, shared by the model-train test modules."""
-    root = tmp_path_factory.getbasetemp() / "synthetic-meld"
-    if not (root / ".complete").is_file():
-        make_meld_dataset(root, {"train": 20, "dev": 5, "test": 6}, seed=7)
-        (root / ".complete").touch()
-    return root
-
 
 def test_two_process_ddp_trains_one_epoch(
     synthetic_meld: Path, tmp_path: Path, repo_root: Path

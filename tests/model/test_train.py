@@ -14,18 +14,7 @@ import torch
 from vs_model.evaluation import head_report
 from vs_model.labels import EMOTIONS, SENTIMENTS
 from vs_model.metric_lines import METRIC_DEFINITIONS
-from vs_model.synthetic import make_meld_dataset
 from vs_model.training import class_weights, parse_options, run, warmup_cosine
-
-
-@pytest.fixture(scope="session")
-def synthetic_meld(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One synthetic MELD dataset per session, shared by the model-train test modules."""
-    root = tmp_path_factory.getbasetemp() / "synthetic-meld"
-    if not (root / ".complete").is_file():
-        make_meld_dataset(root, {"train": 20, "dev": 5, "test": 6}, seed=7)
-        (root / ".complete").touch()
-    return root
 
 
 @pytest.fixture(scope="session")

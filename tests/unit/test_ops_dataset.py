@@ -16,26 +16,8 @@ import typer
 from moto import mock_aws
 from typer.testing import CliRunner
 
+from vs_model.meld import CLIP_FOLDERS, CSV_NAMES, MELD_COLUMNS
 from vsent.ops import commands, meld_release
-
-COLUMNS = [
-    "Sr No.",
-    "Utterance",
-    "Speaker",
-    "Emotion",
-    "Sentiment",
-    "Dialogue_ID",
-    "Utterance_ID",
-    "Season",
-    "Episode",
-    "StartTime",
-    "EndTime",
-]
-CLIP_FOLDERS = {
-    "train": "train_splits",
-    "dev": "dev_splits_complete",
-    "test": "output_repeated_splits_test",
-}
 
 
 def _write_clip(path: Path) -> None:
@@ -55,9 +37,9 @@ def make_release(root: Path) -> Path:
     _write_clip(template)
     for split, folder in CLIP_FOLDERS.items():
         (root / folder).mkdir()
-        with (root / f"{split}_sent_emo.csv").open("w", newline="", encoding="utf-8") as handle:
+        with (root / CSV_NAMES[split]).open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
-            writer.writerow(COLUMNS)
+            writer.writerow(MELD_COLUMNS)
             for utt, (emotion, sentiment) in enumerate(
                 [("joy", "positive"), ("anger", "negative")]
             ):
@@ -164,7 +146,7 @@ def test_resumed_upload_sends_only_what_is_missing(
     s3 = session.client("s3")
     s3.create_bucket(Bucket="data")
     # The interrupted run: the CSVs and one clip arrived; another clip arrived only in part.
-    for name in ("train_sent_emo.csv", "dev_sent_emo.csv", "test_sent_emo.csv"):
+    for name in CSV_NAMES.values():
         s3.put_object(
             Bucket="data", Key=f"datasets/meld/{name}", Body=(release / name).read_bytes()
         )
@@ -215,7 +197,7 @@ def test_official_archive_layout_is_unpacked(release: Path, tmp_path: Path) -> N
     """MELD.Raw.tar.gz holds the CSVs and train/dev/test.tar.gz that hold the clip folders."""
     members: dict[str, Path | bytes] = {}
     for split, folder in CLIP_FOLDERS.items():
-        members[f"MELD.Raw/{split}_sent_emo.csv"] = release / f"{split}_sent_emo.csv"
+        members[f"MELD.Raw/{CSV_NAMES[split]}"] = release / CSV_NAMES[split]
         members[f"MELD.Raw/{split}.tar.gz"] = _tar_gz({folder: release / folder})
     archive = tmp_path / "MELD.Raw.tar.gz"
     archive.write_bytes(_tar_gz(members))
