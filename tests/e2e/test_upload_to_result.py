@@ -44,8 +44,8 @@ def test_speech_video_completes_with_sidecar_utterances(
     assert result["job_id"] == created["job_id"]
     assert result["segmentation"] == "transcript"
     cues = load_transcript(transcript)
-    times = [(u["start_s"], u["end_s"]) for u in result["utterances"]]
-    assert times == pytest.approx([(c.start_s, c.end_s) for c in cues], abs=0.01)
+    times = [t for u in result["utterances"] for t in (u["start_s"], u["end_s"])]
+    assert times == pytest.approx([t for c in cues for t in (c.start_s, c.end_s)], abs=0.01)
     assert [u["text"] for u in result["utterances"]] == [c.text for c in cues]
     assert ledger("invoked")[created["job_id"]] == 1
 
