@@ -17,11 +17,10 @@ if ((${#need_apt[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-# venv DIR IN_FILE LOCK_FILE [extra pip args...]: create DIR and install IN_FILE pinned by LOCK_FILE,
-# unless the stamp says exactly these inputs are installed already.
+# venv DIR IN_FILE LOCK_FILE [editable]: create DIR and install IN_FILE pinned by LOCK_FILE (and this
+# project in editable mode), unless the stamp says exactly these inputs are installed already.
 venv() {
-  local dir=$1 spec=$2 lock=$3
-  shift 3
+  local dir=$1 spec=$2 lock=$3 editable=${4:-}
   local stamp="$dir/.setup-stamp"
   local digest
   digest=$(cat "$spec" "$lock" pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
@@ -31,10 +30,13 @@ venv() {
   echo "setup: installing $spec into $dir"
   [[ -x $dir/bin/python ]] || "$PYTHON" -m venv "$dir"
   "$dir/bin/pip" install -q --upgrade pip
-  "$dir/bin/pip" install -q -r "$spec" -c "$lock" "$@"
+  "$dir/bin/pip" install -q -r "$spec" -c "$lock"
+  if [[ -n $editable ]]; then
+    "$dir/bin/pip" install -q --no-deps --no-build-isolation -e .
+  fi
   echo "$digest" >"$stamp"
 }
 
-venv .venv requirements/dev.in requirements/lock.txt -e . --no-build-isolation
+venv .venv requirements/dev.in requirements/lock.txt editable
 venv .venv-sam requirements/sam.in requirements/sam-lock.txt
 echo "setup: ready (.venv, .venv-sam)"
