@@ -33,15 +33,23 @@ from vs_common.keys import (
     job_prefix,
     new_job_id,
     parse_s3_uri,
+    sidecar_keys,
     upload_key,
 )
 from vs_common.objects import delete_everything
 from vs_common.settings import Settings
 from vs_common.store import JobStore
-from vs_common.videos import name_problem
+from vs_common.videos import TRANSCRIPT_EXTENSIONS, extension, name_problem
 
 SETTINGS = Settings.from_env()
 MAX_PAGE = 100
+MAX_TRANSCRIPT_BYTES = 10 * 1024 * 1024
+# The type each sidecar is stored with; the presigned POST binds exactly this one.
+TRANSCRIPT_CONTENT_TYPES = {
+    ".srt": "application/x-subrip",
+    ".vtt": "text/vtt",
+    ".json": "application/json",
+}
 
 logger = Logger()
 tracer = Tracer()
@@ -60,6 +68,13 @@ class ApiError(Exception):
         self.message = message
 
 
+def _clean(filename: str) -> str:
+    try:
+        return clean_filename(filename)
+    except InvalidKey as exc:
+        raise ValueError(str(exc)) from exc
+
+
 class UploadRequest(BaseModel):
     """Body of POST /uploads."""
 
@@ -68,17 +83,28 @@ class UploadRequest(BaseModel):
     filename: str = Field(min_length=1, max_length=1024)
     content_type: str = Field(min_length=1, max_length=255)
     size_bytes: int | None = Field(default=None, ge=1)
+    transcript_filename: str | None = Field(default=None, min_length=1, max_length=1024)
 
     @field_validator("filename")
     @classmethod
     def _filename_is_video(cls, value: str) -> str:
-        try:
-            name = clean_filename(value)
-        except InvalidKey as exc:
-            raise ValueError(str(exc)) from exc
+        name = _clean(value)
         problem = name_problem(name)
         if problem:
             raise ValueError(problem)
+        return name
+
+    @field_validator("transcript_filename")
+    @classmethod
+    def _filename_is_transcript(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        name = _clean(value)
+        if extension(name) not in TRANSCRIPT_EXTENSIONS:
+            raise ValueError(
+                f"not a transcript: {name!r} does not end in a transcript extension "
+                f"({', '.join(TRANSCRIPT_EXTENSIONS)})"
+            )
         return name
 
     @field_validator("content_type")
@@ -191,10 +217,46 @@ def decode_token(token: str, owner: str) -> dict[str, Any]:
     return key
 
 
-@app.post("/uploads")
+def _presigned_post(
+    key: str,
+    owner: str,
+    content_type: str,
+    max_bytes: int,
+    type_condition: list[str] | dict[str, str],
+) -> dict[str, Any]:
+    """A presigned POST for exactly `key`, bound to a size range, a type and the owner."""
+    post = aws.client("s3").generate_presigned_post(
+        Bucket=SETTINGS.bucket,
+        Key=key,
+        Fields={"Content-Type": content_type, "x-amz-meta-owner": owner},
+        Conditions=[
+            ["content-length-range", 1, max_bytes],
+            type_condition,
+            {"x-amz-meta-owner": owner},
+        ],
+        ExpiresIn=SETTINGS.upload_url_expires_s,
+    )
+    return {"url": post["url"], "fields": post["fields"]}
+
+
+def transcript_key(video_key: str, transcript_filename: str) -> str:
+    """Where submit looks for the video's sidecar: its stem with the transcript's extension."""
+    return sidecar_keys(video_key, (extension(transcript_filename),))[0]
+
+
+@app.post(
+    "/uploads",
+    responses={
+        201: {
+            "description": "The job, and a presigned POST for its video under `upload`. With "
+            "`transcript_filename`, also `transcript_upload` (url, fields, key) for its sidecar, "
+            "which must be uploaded before the video: submit reads it when the video arrives."
+        }
+    },
+)
 @tracer.capture_method
 def create_upload(request: UploadRequest) -> Response[dict[str, Any]]:
-    """Make a job and a presigned POST that only accepts its video."""
+    """Make a job and a presigned POST that only accepts its video (and one for its sidecar)."""
     owner = _owner()
     if request.size_bytes is not None and request.size_bytes > SETTINGS.max_video_bytes:
         raise ApiError(
@@ -219,24 +281,28 @@ def create_upload(request: UploadRequest) -> Response[dict[str, Any]]:
             expires_at=store.expiry(),
         )
     )
-    post = aws.client("s3").generate_presigned_post(
-        Bucket=SETTINGS.bucket,
-        Key=key,
-        Fields={"Content-Type": request.content_type, "x-amz-meta-owner": owner},
-        Conditions=[
-            ["content-length-range", 1, SETTINGS.max_video_bytes],
-            ["starts-with", "$Content-Type", "video/"],
-            {"x-amz-meta-owner": owner},
-        ],
-        ExpiresIn=SETTINGS.upload_url_expires_s,
-    )
-    metrics.add_metric(name="UploadsCreated", unit=MetricUnit.Count, value=1)
-    body = {
+    body: dict[str, Any] = {
         "job_id": job_id,
         "key": key,
-        "upload": {"url": post["url"], "fields": post["fields"]},
+        "upload": _presigned_post(
+            key,
+            owner,
+            request.content_type,
+            SETTINGS.max_video_bytes,
+            ["starts-with", "$Content-Type", "video/"],
+        ),
         "expires_in": SETTINGS.upload_url_expires_s,
     }
+    if request.transcript_filename is not None:
+        sidecar = transcript_key(key, request.transcript_filename)
+        content_type = TRANSCRIPT_CONTENT_TYPES[extension(sidecar)]
+        body["transcript_upload"] = {
+            **_presigned_post(
+                sidecar, owner, content_type, MAX_TRANSCRIPT_BYTES, {"Content-Type": content_type}
+            ),
+            "key": sidecar,
+        }
+    metrics.add_metric(name="UploadsCreated", unit=MetricUnit.Count, value=1)
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=body)
 
 

@@ -13,7 +13,6 @@ import boto3
 from vs_model.synthetic import SyntheticUtterance
 from vsent.client.api import ApiClient
 from vsent.client.commands import submit_video
-from vsent.client.settings import ClientSettings
 from vsent.stack.sample import make_sample
 from vsent.stack.state import LOCAL_CREDENTIALS, StackInfo
 
@@ -24,7 +23,6 @@ def test_twenty_concurrent_uploads_each_complete_once(
     stack: StackInfo,
     ledger: Callable[[str], Counter[str]],
     client: ApiClient,
-    settings: ClientSettings,
     tmp_path: Path,
 ) -> None:
     line = (SyntheticUtterance("Hello there.", 0.2, 1.2, "joy"),)
@@ -37,9 +35,7 @@ def test_twenty_concurrent_uploads_each_complete_once(
         shutil.copyfile(transcript, copies[-1][1])
 
     with ThreadPoolExecutor(max_workers=8) as pool:
-        created = list(
-            pool.map(lambda pair: submit_video(client, settings, *pair, progress=False), copies)
-        )
+        created = list(pool.map(lambda pair: submit_video(client, *pair, progress=False), copies))
         job_ids = [c["job_id"] for c in created]
         jobs = list(pool.map(lambda job_id: client.wait(job_id, timeout_s=300), job_ids))
 

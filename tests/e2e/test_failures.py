@@ -9,7 +9,6 @@ from pathlib import Path
 
 from vsent.client.api import ApiClient
 from vsent.client.commands import submit_video
-from vsent.client.settings import ClientSettings
 from vsent.stack.state import StackInfo
 
 # An ISO BMFF `ftyp` box (what submit sniffs), then bytes no decoder can read.
@@ -20,12 +19,11 @@ def test_undecodable_upload_fails_with_a_readable_reason(
     stack: StackInfo,
     ledger: Callable[[str], Counter[str]],
     client: ApiClient,
-    settings: ClientSettings,
     tmp_path: Path,
 ) -> None:
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(FAKE_MP4)
-    created = submit_video(client, settings, broken, progress=False)
+    created = submit_video(client, broken, progress=False)
     job = client.wait(created["job_id"], timeout_s=120)
 
     assert job["status"] == "FAILED"

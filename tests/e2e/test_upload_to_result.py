@@ -15,7 +15,6 @@ from vs_model.transcripts import load_transcript
 from vsent.client.api import ApiClient
 from vsent.client.commands import submit_video
 from vsent.client.plot import plot_timeline
-from vsent.client.settings import ClientSettings
 from vsent.stack.state import StackInfo
 
 SCHEMA = json.loads(files("vs_common").joinpath("schemas/result.schema.json").read_text())
@@ -25,12 +24,11 @@ def test_speech_video_completes_with_sidecar_utterances(
     stack: StackInfo,
     ledger: Callable[[str], Counter[str]],
     client: ApiClient,
-    settings: ClientSettings,
     sample: tuple[Path, Path],
     tmp_path: Path,
 ) -> None:
     video, transcript = sample
-    created = submit_video(client, settings, video, transcript, progress=False)
+    created = submit_video(client, video, transcript, progress=False)
     seen: list[str] = []
     job = client.wait(
         created["job_id"], on_change=lambda j: seen.append(j["status"]), timeout_s=240

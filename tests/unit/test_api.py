@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -63,15 +64,55 @@ def test_create_upload_from_the_event_file(stack, api, context):
     assert fields["key"] == body["key"]
     assert fields["x-amz-meta-owner"] == API_KEY_A
     assert fields["Content-Type"] == "video/mp4"
-    policy = json.loads(__import__("base64").b64decode(fields["policy"]))
+    policy = json.loads(base64.b64decode(fields["policy"]))
     conditions = policy["conditions"]
     assert ["content-length-range", 1, 1024 * 1024] in conditions
     assert ["starts-with", "$Content-Type", "video/"] in conditions
     assert {"key": body["key"]} in conditions
     assert {"x-amz-meta-owner": API_KEY_A} in conditions
+    assert "transcript_upload" not in body
     item = stack.item(job_id)
     assert item["status"] == "AWAITING_UPLOAD"
     assert item["owner"] == API_KEY_A
+
+
+@pytest.mark.parametrize(
+    ("transcript", "sidecar", "content_type"),
+    [
+        ("C:\\subs\\Talk.SRT", "talk.srt", "application/x-subrip"),
+        ("talk.vtt", "talk.vtt", "text/vtt"),
+        ("words.Json", "talk.json", "application/json"),
+    ],
+)
+def test_create_upload_with_a_transcript_binds_a_second_post_to_the_sidecar_key(
+    stack, api, context, transcript, sidecar, content_type
+):
+    event = api_event(
+        "api_create_upload",
+        body={
+            "filename": "talk.mp4",
+            "content_type": "video/mp4",
+            "transcript_filename": transcript,
+        },
+    )
+
+    status, body = _call(api, context, event)
+
+    assert status == 201
+    key = f"uploads/{body['job_id']}/{sidecar}"
+    upload = body["transcript_upload"]
+    assert upload["key"] == key
+    assert upload["url"] == body["upload"]["url"]
+    fields = upload["fields"]
+    assert fields["key"] == key
+    assert fields["Content-Type"] == content_type
+    assert fields["x-amz-meta-owner"] == API_KEY_A
+    conditions = json.loads(base64.b64decode(fields["policy"]))["conditions"]
+    assert ["content-length-range", 1, 10 * 1024 * 1024] in conditions
+    assert {"Content-Type": content_type} in conditions
+    assert {"key": key} in conditions
+    assert {"x-amz-meta-owner": API_KEY_A} in conditions
+    assert body["upload"]["fields"]["key"] == f"uploads/{body['job_id']}/talk.mp4"
 
 
 def test_create_upload_keeps_a_unicode_file_name_and_drops_its_path(stack, api, context):
@@ -101,6 +142,12 @@ def test_create_upload_keeps_a_unicode_file_name_and_drops_its_path(stack, api, 
          "too_large", "over the limit"),
         ({"filename": "clip.mp4", "content_type": "video/mp4", "extra": 1}, 422,
          "validation_error", "extra"),
+        ({"filename": "clip.mp4", "content_type": "video/mp4", "transcript_filename": "a.txt"},
+         422, "validation_error", "transcript_filename: not a transcript"),
+        ({"filename": "clip.mp4", "content_type": "video/mp4", "transcript_filename": "/x/"},
+         422, "validation_error", "transcript_filename: not a transcript"),
+        ({"filename": "clip.mp4", "content_type": "video/mp4", "transcript_filename": "a\x07.srt"},
+         422, "validation_error", "control characters"),
     ],
 )  # fmt: skip
 def test_create_upload_rejects_bad_requests(stack, api, context, body, status, code, message):

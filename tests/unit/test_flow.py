@@ -78,3 +78,62 @@ def test_upload_to_completed_result(stack, load_function, context):
     assert job["status"] == "COMPLETED"
     assert job["key"] == upload["key"]
     assert job["result"] == document
+
+
+def test_sidecar_uploaded_through_the_api_reaches_the_manifest(stack, load_function, context):
+    api = load_function("api")
+    submit = load_function("submit")
+    created = api.lambda_handler(
+        api_event(
+            "api_create_upload",
+            body={
+                "filename": "team meeting.mp4",
+                "content_type": "video/mp4",
+                "transcript_filename": "team meeting.SRT",
+            },
+        ),
+        context,
+    )
+    assert created["statusCode"] == 201
+    upload = json.loads(created["body"])
+    job_id = upload["job_id"]
+    sidecar = upload["transcript_upload"]
+
+    # The sidecar first, so that submit finds it when the video's event arrives.
+    srt = b"1\n00:00:00,000 --> 00:00:01,500\nHello there.\n"
+    posted = requests.post(
+        sidecar["url"],
+        data=sidecar["fields"],
+        files={"file": ("team meeting.SRT", srt, "application/x-subrip")},
+        timeout=10,
+    )
+    assert posted.status_code in {200, 204}, posted.text
+    stored = stack.s3.head_object(Bucket=BUCKET, Key=sidecar["key"])
+    assert stored["ContentType"] == "application/x-subrip"
+    assert stored["Metadata"]["owner"] == API_KEY_A
+    video = MP4_HEAD + b"\x00" * 2048
+    posted = requests.post(
+        upload["upload"]["url"],
+        data=upload["upload"]["fields"],
+        files={"file": ("team meeting.mp4", video, "video/mp4")},
+        timeout=10,
+    )
+    assert posted.status_code in {200, 204}, posted.text
+
+    # The sidecar's own event is skipped; the video's makes the job.
+    assert submit.lambda_handler(upload_event(sidecar["key"], size=len(srt)), context) == {
+        "batchItemFailures": []
+    }
+    head = stack.s3.head_object(Bucket=BUCKET, Key=upload["key"])
+    submitted = submit.lambda_handler(
+        upload_event(upload["key"], version_id=head.get("VersionId"), size=len(video)), context
+    )
+    assert submitted == {"batchItemFailures": []}
+    assert stack.item(job_id)["status"] == "IN_PROGRESS"
+    assert len(stack.invocations) == 1
+    manifest = json.loads(
+        stack.s3.get_object(Bucket=BUCKET, Key=f"requests/{job_id}.json")["Body"].read()
+    )
+    assert sidecar["key"] == f"uploads/{job_id}/team meeting.srt"
+    assert manifest["video"] == f"s3://{BUCKET}/{upload['key']}"
+    assert manifest["transcript"] == f"s3://{BUCKET}/{sidecar['key']}"

@@ -63,9 +63,24 @@ class ApiClient:
             raise _error_of(response)
         return response
 
-    def create_upload(self, filename: str, content_type: str, size_bytes: int) -> dict[str, Any]:
-        """POST /uploads: a job id, its object key and a presigned POST for the video."""
-        body = {"filename": filename, "content_type": content_type, "size_bytes": size_bytes}
+    def create_upload(
+        self,
+        filename: str,
+        content_type: str,
+        size_bytes: int,
+        transcript_filename: str | None = None,
+    ) -> dict[str, Any]:
+        """POST /uploads: a job id, its object key and a presigned POST for the video.
+
+        With `transcript_filename`, also `transcript_upload`: a presigned POST for the sidecar.
+        """
+        body: dict[str, Any] = {
+            "filename": filename,
+            "content_type": content_type,
+            "size_bytes": size_bytes,
+        }
+        if transcript_filename is not None:
+            body["transcript_filename"] = transcript_filename
         return self._request("POST", "/uploads", json=body).json()
 
     def get_job(self, job_id: str) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import tarfile
 import tempfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -51,34 +51,29 @@ def _client(
     return ApiClient(settings.api_url, settings.api_key), settings
 
 
-def upload_transcript(settings: ClientSettings, video_key: str, transcript: Path) -> str:
-    """Put a sidecar transcript beside the job's video (before the video, so submit finds it).
+def upload_transcript(created: dict[str, Any], transcript: Path) -> str:
+    """Send the sidecar with the presigned POST of POST /uploads; returns its key.
 
-    The API's presigned POST accepts the video only, so the sidecar goes to S3 directly: the
-    local stack's moto, or the deployed bucket with the caller's AWS credentials.
+    It goes before the video: submit looks for the sidecar when the video arrives.
     """
-    if not settings.bucket:
-        raise SettingsError(
-            "a transcript is written to the stack's bucket directly: name the stack with "
-            "--stack-name (with AWS credentials), or use the local stack"
-        )
-    key = str(PurePosixPath(video_key).with_suffix(transcript.suffix.lower()))
-    settings.s3().put_object(Bucket=settings.bucket, Key=key, Body=transcript.read_bytes())
-    return key
+    upload = created["transcript_upload"]
+    upload_presigned_post(upload, transcript)
+    return upload["key"]
 
 
 def submit_video(
-    client: ApiClient,
-    settings: ClientSettings,
-    video: Path,
-    transcript: Path | None = None,
-    progress: bool = True,
+    client: ApiClient, video: Path, transcript: Path | None = None, progress: bool = True
 ) -> dict[str, Any]:
     """POST /uploads, the optional sidecar, then the video with a progress bar; the new job."""
     size = video.stat().st_size
-    created = client.create_upload(video.name, video_content_type(video), size)
+    created = client.create_upload(
+        video.name,
+        video_content_type(video),
+        size,
+        transcript.name if transcript is not None else None,
+    )
     if transcript is not None:
-        upload_transcript(settings, created["key"], transcript)
+        upload_transcript(created, transcript)
     with tqdm(
         total=size, unit="B", unit_scale=True, desc=f"uploading {video.name}", disable=not progress
     ) as bar:
@@ -122,8 +117,8 @@ def register(app: typer.Typer) -> None:
         """Upload a video (presigned POST) and print its job id."""
         client, settings = _client(api_url, api_key, stack_name, region)
         try:
-            created = submit_video(client, settings, video, transcript)
-        except (ApiError, SettingsError) as exc:
+            created = submit_video(client, video, transcript)
+        except ApiError as exc:
             raise _fail(str(exc)) from exc
         console.print(f"job [bold]{created['job_id']}[/] ({settings.source})")
         if wait:

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from vsent.stack.paths import default_state_dir
-from vsent.stack.state import LOCAL_CREDENTIALS, StackInfo
+from vsent.stack.state import StackInfo
 
 
 class SettingsError(RuntimeError):
@@ -20,27 +19,11 @@ class SettingsError(RuntimeError):
 
 @dataclass(frozen=True)
 class ClientSettings:
-    """The API to talk to, and what the client knows about the bucket behind it."""
+    """The API to talk to, its key, and where they were found."""
 
     api_url: str
     api_key: str
     source: str
-    region: str | None = None
-    bucket: str | None = None
-    aws_endpoint_url: str | None = None
-
-    def s3(self) -> Any:
-        """An S3 client for the stack's bucket (moto, with its credentials, for the local stack)."""
-        if self.aws_endpoint_url is None:
-            return boto3.client("s3", region_name=self.region)
-        return boto3.client(
-            "s3",
-            region_name=self.region,
-            endpoint_url=self.aws_endpoint_url,
-            aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            aws_session_token=LOCAL_CREDENTIALS["AWS_SESSION_TOKEN"],
-        )
 
 
 def _from_stack(stack_name: str, region: str | None) -> ClientSettings:
@@ -56,11 +39,7 @@ def _from_stack(stack_name: str, region: str | None) -> ClientSettings:
     except KeyError as exc:
         raise SettingsError(f"stack {stack_name!r} has no output {exc}") from exc
     return ClientSettings(
-        api_url=outputs["ApiUrl"],
-        api_key=key,
-        source=f"CloudFormation stack {stack_name}",
-        region=cloudformation.meta.region_name,
-        bucket=outputs.get("UploadsBucketName"),
+        api_url=outputs["ApiUrl"], api_key=key, source=f"CloudFormation stack {stack_name}"
     )
 
 
@@ -77,9 +56,6 @@ def local_settings(info: StackInfo) -> ClientSettings:
         api_url=info.api_url,
         api_key=info.api_key,
         source="local stack" + (" (demo model)" if info.demo_model else ""),
-        region=info.region,
-        bucket=info.bucket,
-        aws_endpoint_url=info.aws_endpoint_url,
     )
 
 
@@ -96,22 +72,15 @@ def resolve(
     stack_name = stack_name or env.get("VSENT_STACK_NAME") or None
     region = region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None
     if api_url and api_key:
-        return ClientSettings(api_url.rstrip("/"), api_key, "options", region)
+        return ClientSettings(api_url.rstrip("/"), api_key, "options")
     if stack_name:
         found = _from_stack(stack_name, region)
         return ClientSettings(
-            (api_url or found.api_url).rstrip("/"),
-            api_key or found.api_key,
-            found.source,
-            found.region,
-            found.bucket,
+            (api_url or found.api_url).rstrip("/"), api_key or found.api_key, found.source
         )
     local = _from_local_stack()
     if local is not None and not api_url:
-        return ClientSettings(
-            local.api_url, api_key or local.api_key, local.source, local.region,
-            local.bucket, local.aws_endpoint_url,
-        )  # fmt: skip
+        return ClientSettings(local.api_url, api_key or local.api_key, local.source)
     raise SettingsError(
         "no API to talk to: pass --api-url and --api-key (or VSENT_API_URL / VSENT_API_KEY), "
         "--stack-name (or VSENT_STACK_NAME) of a deployed stack, or start one with `vsent up`"

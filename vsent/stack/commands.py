@@ -104,7 +104,7 @@ def run_demo(model: Path, out_dir: Path) -> dict[str, Any]:
                 info = stack.start()
             settings = local_settings(info)
             client = ApiClient(settings.api_url, settings.api_key)
-            created = submit_video(client, settings, video, transcript)
+            created = submit_video(client, video, transcript)
             console.print(f"job [bold]{created['job_id']}[/] submitted")
             job = client.wait(created["job_id"], on_change=_track, timeout_s=600)
         except (StackStartError, ApiError, TimeoutError) as exc:
