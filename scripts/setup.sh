@@ -17,6 +17,13 @@ if ((${#need_apt[@]})); then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
+# pip_quiet DIR ARGS...: pip of venv DIR, without the mirror's harmless "Location … is ignored" noise.
+pip_quiet() {
+  local dir=$1
+  shift
+  "$dir/bin/pip" -q "$@" 2> >(grep -v "^WARNING: Location .* is ignored" >&2)
+}
+
 # venv DIR IN_FILE LOCK_FILE [editable]: create DIR and install IN_FILE pinned by LOCK_FILE (and this
 # project in editable mode), unless the stamp says exactly these inputs are installed already.
 venv() {
@@ -29,10 +36,10 @@ venv() {
   fi
   echo "setup: installing $spec into $dir"
   [[ -x $dir/bin/python ]] || "$PYTHON" -m venv "$dir"
-  "$dir/bin/pip" install -q --upgrade pip
-  "$dir/bin/pip" install -q -r "$spec" -c "$lock"
+  pip_quiet "$dir" install --upgrade pip
+  pip_quiet "$dir" install -r "$spec" -c "$lock"
   if [[ -n $editable ]]; then
-    "$dir/bin/pip" install -q --no-deps --no-build-isolation -e .
+    pip_quiet "$dir" install --no-deps --no-build-isolation -e .
   fi
   echo "$digest" >"$stamp"
 }

@@ -2,7 +2,7 @@
 # The whole test suite: lint, then every tier. Prints one summary line; fails on lint errors or
 # when pytest collects no test at all (exit 5).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 start=$(date +%s)
 
 lint_rc=0
