@@ -146,7 +146,8 @@ def _weights_version(folder: Path) -> str:
 
 
 def _model_info(folder: Path, cfg: ModelConfig) -> ModelInfo:
-    # A random tiny text encoder cannot come from real training: such models only demonstrate.
+    # The tiny text encoder starts from random weights and a toy vocabulary: whatever it was
+    # trained on, such a model only demonstrates the system.
     demo = cfg.text_model == TINY_TEXT_MODEL
     return ModelInfo(
         name=f"video-sentiment-{cfg.name}",
@@ -251,7 +252,9 @@ class Predictor:
 
         warnings = list(cut.warnings)
         if self.info.demo:
-            warnings.append("demo model: random text encoder, predictions carry no meaning")
+            warnings.append(
+                "demo model (tiny encoders, toy vocabulary): it says nothing about real videos"
+            )
         return PredictionResult(
             job_id=job_id or uuid.uuid4().hex,
             video=info.to_dict(),
