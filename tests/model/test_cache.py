@@ -16,9 +16,11 @@ from vs_model.cache import (
     open_cache,
 )
 from vs_model.config import preset
+from vs_model.distributed import single_process
 from vs_model.meld import load_split
 from vs_model.text import build_tokenizer
-from vs_model.training import _Dist, dataset_labels, open_channel, parse_options
+from vs_model.training_data import dataset_labels, open_channel
+from vs_model.training_options import parse_options
 
 
 @pytest.fixture
@@ -133,7 +135,7 @@ def test_parts_of_a_sharded_build_read_as_one_cache(synthetic_meld: Path, tmp_pa
     options = parse_options(
         ["--preset", "tiny", "--data-root", str(channel), "--work-dir", str(tmp_path / "run")]
     )
-    single = _Dist(rank=0, world_size=1, device=torch.device("cpu"))
+    single = single_process(torch.device("cpu"))
     dataset = open_channel(channel, "test", cfg, tokenizer, options, single)
     assert len(dataset) == 4 + 2
     assert dataset.ids == [u.key for u in utterances]
