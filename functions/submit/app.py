@@ -31,16 +31,15 @@ from vs_common.keys import (
     filename_of,
     job_id_from_key,
     s3_uri,
-    sidecar_keys,
 )
 from vs_common.manifests import Manifest
 from vs_common.objects import head, read_head
 from vs_common.s3events import S3TestEvent, UploadRecord, UploadRef
 from vs_common.settings import Settings, SettingsError
+from vs_common.sidecars import find_transcript
 from vs_common.store import JobStore
 from vs_common.videos import (
     SNIFF_BYTES,
-    TRANSCRIPT_EXTENSIONS,
     content_problem,
     is_transcript_name,
     name_problem,
@@ -107,26 +106,16 @@ def _problem(upload: UploadRef, job: Job) -> str | None:
     return content_problem(job.filename, first)
 
 
-def _find_transcript(bucket: str, key: str) -> str | None:
-    s3 = aws.client("s3")
-    for candidate in sidecar_keys(key, TRANSCRIPT_EXTENSIONS):
-        if head(s3, bucket, candidate) is not None:
-            return s3_uri(bucket, candidate)
-    return None
-
-
 @tracer.capture_method
-def _write_manifest(upload: UploadRef, job: Job) -> str:
+def _write_manifest(upload: UploadRef, job_id: str, key: str) -> None:
     manifest = Manifest(
         video=s3_uri(upload.bucket, upload.key),
-        transcript=_find_transcript(upload.bucket, upload.key),
-        job_id=job.job_id,
+        transcript=find_transcript(aws.client("s3"), upload.bucket, upload.key),
+        job_id=job_id,
     )
-    key = f"{SETTINGS.requests_prefix}{job.job_id}.json"
     aws.client("s3").put_object(
         Bucket=SETTINGS.bucket, Key=key, Body=manifest.to_json(), ContentType="application/json"
     )
-    return key
 
 
 @tracer.capture_method
@@ -174,7 +163,7 @@ def submit_upload(upload: UploadRef) -> dict[str, str]:
     except InvalidTransition as exc:
         logger.info("job already past submission; nothing to do", extra={"detail": str(exc)})
         return {"outcome": "duplicate", "job_id": job_id}
-    _write_manifest(upload, job)
+    _write_manifest(upload, job_id, manifest_key)
     response = _invoke(job, manifest_key)
     try:
         store.transition(

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
 import json
 
+import boto3
 import pytest
 from support import EVENTS, make_result
 
 from vs_common import results
+from vs_common.api_models import JobView
+from vs_common.jobs import Job, JobStatus
 from vs_common.keys import (
     InvalidKey,
     clean_filename,
@@ -18,7 +22,9 @@ from vs_common.keys import (
     sidecar_keys,
 )
 from vs_common.notifications import NotificationRecord, clean_failure_reason
+from vs_common.pagination import InvalidToken, decode_token, encode_token
 from vs_common.settings import Settings, SettingsError
+from vs_common.sidecars import transcript_key
 from vs_common.videos import container_of, content_problem, name_problem, size_problem
 
 
@@ -56,6 +62,7 @@ def test_file_names_and_sidecars():
         "uploads/x/talk.srt",
         "uploads/x/talk.vtt",
     ]
+    assert transcript_key("uploads/x/talk.v2.mp4", "Talk Notes.SRT") == "uploads/x/talk.v2.srt"
     assert parse_s3_uri("s3://bucket/results/a b.out") == ("bucket", "results/a b.out")
     with pytest.raises(InvalidKey):
         parse_s3_uri("https://bucket/key")
@@ -146,3 +153,58 @@ def test_settings_come_from_the_environment():
         Settings.from_env({"JOBS_TABLE": "t"})
     with pytest.raises(SettingsError, match="MAX_VIDEO_BYTES must be an integer"):
         Settings.from_env({"JOBS_TABLE": "t", "BUCKET": "b", "MAX_VIDEO_BYTES": "lots"})
+
+
+def test_pagination_tokens_round_trip_only_for_their_owner():
+    last_key = {"job_id": "j", "owner": "alice", "created_at": "2026-01-01T00:00:00.000000Z"}
+    token = encode_token(last_key)
+    assert "=" not in token
+    assert decode_token(token, "alice") == last_key
+    with pytest.raises(InvalidToken, match="next_token is not one this API returned"):
+        decode_token(token, "bob")
+    extra = encode_token({**last_key, "status": "QUEUED"})
+    not_json, a_list = (base64.urlsafe_b64encode(raw).decode("ascii") for raw in (b"{no", b"[1]"))
+    for bad in (extra, not_json, a_list, "%%%", encode_token({"job_id": 1})):
+        with pytest.raises(InvalidToken):
+            decode_token(bad, "alice")
+
+
+def _job(status: JobStatus, **fields) -> Job:
+    return Job(
+        job_id="j",
+        owner="alice",
+        status=status,
+        created_at="2026-01-01T00:00:00.000000Z",
+        updated_at="2026-01-01T00:01:00.000000Z",
+        object_key="uploads/j/clip.mp4",
+        filename="clip.mp4",
+        **fields,
+    )
+
+
+def test_job_views_carry_only_the_parts_that_apply():
+    settings = Settings.from_env({"JOBS_TABLE": "t", "BUCKET": "b", "UPLOAD_URL_EXPIRES_S": "60"})
+    s3 = boto3.client(
+        "s3", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="s"
+    )
+    queued = JobView.summary(_job(JobStatus.QUEUED)).body()
+    assert queued == {
+        "job_id": "j",
+        "status": "QUEUED",
+        "key": "uploads/j/clip.mp4",
+        "filename": "clip.mp4",
+        "content_type": None,
+        "size_bytes": None,
+        "created_at": "2026-01-01T00:00:00.000000Z",
+        "updated_at": "2026-01-01T00:01:00.000000Z",
+    }
+    failed = JobView.detail(_job(JobStatus.FAILED), s3, settings).body()
+    assert failed == {**queued, "status": "FAILED", "reason": None}
+    document = make_result("j")
+    inline = _job(JobStatus.COMPLETED, result_json=json.dumps(document))
+    assert JobView.detail(inline, s3, settings).body()["result"] == document
+    assert "result" not in JobView.summary(inline).body()
+    linked = JobView.detail(_job(JobStatus.COMPLETED, result_key="results/j.out"), s3, settings)
+    assert "/results/j.out?" in linked.body()["result_url"]
+    assert linked.body()["result_url_expires_in"] == 60
+    assert "result" not in linked.body()
