@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import tarfile
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,25 +15,14 @@ from rich.console import Console
 from tqdm import tqdm
 
 from vsent.client.api import ApiClient, ApiError, upload_presigned_post, video_content_type
+from vsent.client.options import Connection, with_connection
 from vsent.client.plot import plot_timeline
 from vsent.client.render import result_table, status_text
-from vsent.client.settings import ClientSettings, SettingsError, resolve
+from vsent.client.settings import ClientSettings, SettingsError
 
 console = Console()
 errors = Console(stderr=True)
 
-ApiUrl = Annotated[
-    str | None,
-    typer.Option("--api-url", help="API base URL [env VSENT_API_URL]", show_default=False),
-]
-ApiKey = Annotated[
-    str | None, typer.Option("--api-key", help="API key [env VSENT_API_KEY]", show_default=False)
-]
-StackName = Annotated[
-    str | None,
-    typer.Option("--stack-name", help="deployed stack to read [env VSENT_STACK_NAME]"),
-]
-Region = Annotated[str | None, typer.Option("--region", help="AWS region [env AWS_REGION]")]
 AsJson = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 JobId = Annotated[str, typer.Argument(help="job id (from `vsent submit`)")]
 
@@ -41,14 +32,25 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(1)
 
 
-def _client(
-    api_url: str | None, api_key: str | None, stack_name: str | None, region: str | None
-) -> tuple[ApiClient, ClientSettings]:
+@contextmanager
+def _reported(*failures: type[Exception]) -> Iterator[None]:
+    """End the command with the message of any of ``failures`` (exit code 1)."""
     try:
-        settings = resolve(api_url, api_key, stack_name, region)
-    except SettingsError as exc:
+        yield
+    except failures as exc:
         raise _fail(str(exc)) from exc
+
+
+def _client(connection: Connection) -> tuple[ApiClient, ClientSettings]:
+    with _reported(SettingsError):
+        settings = connection.settings()
     return ApiClient(settings.api_url, settings.api_key), settings
+
+
+def _job(connection: Connection, job_id: str) -> tuple[ApiClient, dict[str, Any]]:
+    client, _ = _client(connection)
+    with _reported(ApiError):
+        return client, client.get_job(job_id)
 
 
 def upload_transcript(created: dict[str, Any], transcript: Path) -> str:
@@ -85,6 +87,12 @@ def _print_change(job: dict[str, Any]) -> None:
     console.print(status_text(job))
 
 
+def _show_outcome(client: ApiClient, job: dict[str, Any], as_json: bool) -> None:
+    show_result(client, job, as_json)
+    if job["status"] == "FAILED":
+        raise typer.Exit(2)
+
+
 def show_result(client: ApiClient, job: dict[str, Any], as_json: bool) -> dict[str, Any] | None:
     """Print a job's result as a table (or JSON); returns the result document."""
     result = client.result(job)
@@ -101,7 +109,9 @@ def register(app: typer.Typer) -> None:
     """Add the client commands to the `vsent` app."""
 
     @app.command()
+    @with_connection
     def submit(
+        connection: Connection,
         video: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
         transcript: Annotated[
             Path | None,
@@ -109,99 +119,59 @@ def register(app: typer.Typer) -> None:
         ] = None,
         wait: Annotated[bool, typer.Option("--wait", help="wait for the result")] = False,
         as_json: AsJson = False,
-        api_url: ApiUrl = None,
-        api_key: ApiKey = None,
-        stack_name: StackName = None,
-        region: Region = None,
     ) -> None:
         """Upload a video (presigned POST) and print its job id."""
-        client, settings = _client(api_url, api_key, stack_name, region)
-        try:
+        client, settings = _client(connection)
+        with _reported(ApiError):
             created = submit_video(client, video, transcript)
-        except ApiError as exc:
-            raise _fail(str(exc)) from exc
         console.print(f"job [bold]{created['job_id']}[/] ({settings.source})")
         if wait:
             job = client.wait(created["job_id"], on_change=_print_change)
-            show_result(client, job, as_json)
-            if job["status"] == "FAILED":
-                raise typer.Exit(2)
+            _show_outcome(client, job, as_json)
 
     @app.command()
-    def status(
-        job_id: JobId,
-        as_json: AsJson = False,
-        api_url: ApiUrl = None,
-        api_key: ApiKey = None,
-        stack_name: StackName = None,
-        region: Region = None,
-    ) -> None:
+    @with_connection
+    def status(connection: Connection, job_id: JobId, as_json: AsJson = False) -> None:
         """Print a job's state (and its failure reason)."""
-        client, _ = _client(api_url, api_key, stack_name, region)
-        try:
-            job = client.get_job(job_id)
-        except ApiError as exc:
-            raise _fail(str(exc)) from exc
+        _, job = _job(connection, job_id)
         if as_json:
             console.print_json(json.dumps({k: v for k, v in job.items() if k != "result"}))
         else:
             console.print(status_text(job))
 
     @app.command("wait")
+    @with_connection
     def wait_command(
+        connection: Connection,
         job_id: JobId,
         timeout: Annotated[float, typer.Option(help="seconds before giving up")] = 1800,
         as_json: AsJson = False,
-        api_url: ApiUrl = None,
-        api_key: ApiKey = None,
-        stack_name: StackName = None,
-        region: Region = None,
     ) -> None:
         """Poll a job with backoff, printing each change of state, then its result."""
-        client, _ = _client(api_url, api_key, stack_name, region)
-        try:
+        client, _ = _client(connection)
+        with _reported(ApiError, TimeoutError):
             job = client.wait(job_id, on_change=_print_change, timeout_s=timeout)
-        except (ApiError, TimeoutError) as exc:
-            raise _fail(str(exc)) from exc
-        show_result(client, job, as_json)
-        if job["status"] == "FAILED":
-            raise typer.Exit(2)
+        _show_outcome(client, job, as_json)
 
     @app.command()
-    def result(
-        job_id: JobId,
-        as_json: AsJson = False,
-        api_url: ApiUrl = None,
-        api_key: ApiKey = None,
-        stack_name: StackName = None,
-        region: Region = None,
-    ) -> None:
+    @with_connection
+    def result(connection: Connection, job_id: JobId, as_json: AsJson = False) -> None:
         """Print a finished job's utterances as a table (or the result document as JSON)."""
-        client, _ = _client(api_url, api_key, stack_name, region)
-        try:
-            job = client.get_job(job_id)
-        except ApiError as exc:
-            raise _fail(str(exc)) from exc
+        client, job = _job(connection, job_id)
         if job["status"] != "COMPLETED":
             console.print(status_text(job))
             raise typer.Exit(2 if job["status"] == "FAILED" else 3)
         show_result(client, job, as_json)
 
     @app.command()
+    @with_connection
     def plot(
+        connection: Connection,
         job_id: JobId,
         out: Annotated[Path | None, typer.Option("--out", "-o", help="PNG to write")] = None,
-        api_url: ApiUrl = None,
-        api_key: ApiKey = None,
-        stack_name: StackName = None,
-        region: Region = None,
     ) -> None:
         """Write a timeline PNG of emotion and sentiment per utterance."""
-        client, _ = _client(api_url, api_key, stack_name, region)
-        try:
-            job = client.get_job(job_id)
-        except ApiError as exc:
-            raise _fail(str(exc)) from exc
+        client, job = _job(connection, job_id)
         document = client.result(job)
         if document is None:
             raise _fail(f"job {job_id} is {job['status']}; there is no result to plot")
@@ -240,12 +210,10 @@ def register(app: typer.Typer) -> None:
                     archive.extractall(scratch, filter="data")
                 folder = Path(scratch)
             sidecar = transcript or find_sidecar(video)
-            try:
+            with _reported(InvalidInput, TranscriptError):
                 cues = load_transcript(sidecar) if sidecar else None
                 with console.status(f"analysing {video.name}"):
                     document = Predictor(folder).predict(video, cues).to_dict()
-            except (InvalidInput, TranscriptError) as exc:
-                raise _fail(str(exc)) from exc
         if as_json:
             console.print_json(json.dumps(document))
         else:

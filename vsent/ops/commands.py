@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import json
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from botocore import xform_name
 
+from vsent.ops import job_watch
 from vsent.ops import settings as s
 from vsent.ops.aws import OpsError, S3Uri, client, resolve, s3_uri
+from vsent.option_groups import option_group
 
 dataset_app = typer.Typer(
     help="The MELD dataset in S3 and its feature cache.", no_args_is_help=True
@@ -28,6 +32,10 @@ stack_app = typer.Typer(
 
 _BUCKET_OUTPUTS = ("UploadsBucketName", "BucketName")
 
+SamBuild = Annotated[
+    bool | None, typer.Option(help="Run `sam build` first (default: when never built).")
+]
+
 
 def register(app: typer.Typer) -> None:
     """Add the operations commands to the ``vsent`` app."""
@@ -35,6 +43,16 @@ def register(app: typer.Typer) -> None:
     app.command("train")(train)
     app.add_typer(model_app, name="model")
     app.add_typer(stack_app, name="stack")
+
+
+def _key_values(pairs: list[str], what: str, form: str) -> dict[str, str]:
+    values = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise OpsError(f"{what} {pair!r} is not {form}")
+        values[key] = value
+    return values
 
 
 def _print_json(data: Any) -> None:
@@ -46,40 +64,95 @@ def _fail(error: Exception) -> typer.Exit:
     return typer.Exit(2)
 
 
-def _bucket(bucket: str | None, dry_run: bool, region: str, stack: str) -> str:
-    return resolve(
-        bucket,
-        dry_run=dry_run,
-        region=region,
-        stack=stack,
-        keys=_BUCKET_OUTPUTS,
-        what="bucket",
-        option="--bucket",
-    )
+@dataclass(frozen=True)
+class StackTarget:
+    """The region and stack a command works on, and whether it only prints what it would do."""
 
+    region: s.Region = s.DEFAULT_REGION
+    stack: s.StackName = s.DEFAULT_STACK
+    dry_run: s.DryRun = False
 
-def _role(role: str | None) -> str:
-    if not role:
-        raise OpsError(
-            "pass --role (or VSENT_SAGEMAKER_ROLE): the ARN of an IAM role SageMaker may assume "
-            "with read/write access to the bucket (see the README's runbook)"
+    def bucket_name(self, bucket: str | None) -> str:
+        """``bucket`` (--bucket), else the stack's bucket output (a dry run reads no stack)."""
+        return resolve(
+            bucket,
+            dry_run=self.dry_run,
+            region=self.region,
+            stack=self.stack,
+            keys=_BUCKET_OUTPUTS,
+            what="bucket",
+            option="--bucket",
         )
-    return role
 
 
-def _tags(pairs: list[str]) -> dict[str, str]:
-    tags = dict(s.PROJECT_TAG)
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise OpsError(f"tag {pair!r} is not KEY=VALUE")
-        tags[key] = value
-    return tags
+stack_target = option_group(StackTarget)
+
+
+@dataclass(frozen=True)
+class LaunchOptions:
+    """The options of every command that starts a SageMaker job."""
+
+    bucket: s.Bucket = None
+    role: s.RoleArn = None
+    tag: Annotated[list[str], typer.Option(help="Extra tag KEY=VALUE (repeatable).")] = field(
+        default_factory=list
+    )
+    wait: Annotated[bool, typer.Option(help="Follow the job's status and logs.")] = True
+    region: s.Region = s.DEFAULT_REGION
+    stack: s.StackName = s.DEFAULT_STACK
+    dry_run: s.DryRun = False
+
+    def bucket_name(self) -> str:
+        """--bucket, else the stack's bucket output (a dry run reads no stack)."""
+        return StackTarget(self.region, self.stack, self.dry_run).bucket_name(self.bucket)
+
+    def role_arn(self) -> str:
+        """--role; without it the job cannot start."""
+        if not self.role:
+            raise OpsError(
+                "pass --role (or VSENT_SAGEMAKER_ROLE): the ARN of an IAM role SageMaker may "
+                "assume with read/write access to the bucket (see the README's runbook)"
+            )
+        return self.role
+
+    def tags(self) -> dict[str, str]:
+        """The project tag and every --tag KEY=VALUE."""
+        return {**s.PROJECT_TAG, **_key_values(self.tag, "tag", "KEY=VALUE")}
+
+
+launch_options = option_group(LaunchOptions, before=("bucket", "role"))
 
 
 def _upload_bytes(region: str, uri: str, data: bytes) -> None:
     target = S3Uri.parse(uri)
     client(region, "s3").put_object(Bucket=target.bucket, Key=target.key, Body=data)
+
+
+def _start_job(
+    launch: LaunchOptions, operation: str, request: dict[str, Any], uploads: dict[str, Path]
+) -> Any | None:
+    """Upload each file (a folder as a source dir tarball) and send the SageMaker ``operation``;
+    returns the SageMaker client. A dry run prints both instead and returns None."""
+    region = launch.region
+    if launch.dry_run:
+        paths = {uri: str(path) for uri, path in uploads.items()}
+        _print_json({"uploads": paths, operation: request})
+        return None
+    from vsent.ops.sourcedir import build_sourcedir
+
+    for uri, path in uploads.items():
+        _upload_bytes(region, uri, build_sourcedir(path) if path.is_dir() else path.read_bytes())
+    sm = client(region, "sagemaker")
+    getattr(sm, xform_name(operation))(**request)
+    return sm
+
+
+def _finished_job(sm: Any, region: str, kind: job_watch.JobKind, name: str) -> dict[str, Any]:
+    """Follow the job's status and logs until it ends; a job that did not complete fails."""
+    job = job_watch.follow(sm, client(region, "logs"), kind, name, typer.echo)
+    if job[kind.status_key] != "Completed":
+        raise _fail(OpsError(f"{name}: {job.get('FailureReason', job[kind.status_key])}"))
+    return job
 
 
 # ---------------------------------------------------------------------------- dataset
@@ -142,9 +215,9 @@ def dataset_upload(
 
 
 @dataset_app.command("cache")
+@launch_options
 def dataset_cache(
-    bucket: s.Bucket = None,
-    role: s.RoleArn = None,
+    launch: LaunchOptions,
     dataset_prefix: Annotated[str, typer.Option(help="Where the MELD release is.")] = (
         s.DATASET_PREFIX
     ),
@@ -157,22 +230,19 @@ def dataset_cache(
     preset: Annotated[str, typer.Option(help="Model preset the features are for.")] = "paper",
     text_model: Annotated[str | None, typer.Option(help="Text encoder (tokenizer).")] = None,
     max_runtime_s: Annotated[int, typer.Option(help="Stop the job after this long.")] = 6 * 3600,
-    tag: Annotated[list[str], typer.Option(help="Extra tag KEY=VALUE (repeatable).")] = [],  # noqa: B006
-    wait: Annotated[bool, typer.Option(help="Follow the job's status and logs.")] = True,
-    region: s.Region = s.DEFAULT_REGION,
-    stack: s.StackName = s.DEFAULT_STACK,
-    dry_run: s.DryRun = False,
 ) -> None:
     """Build the feature cache in AWS: a SageMaker Processing job sharded over several instances."""
-    from vsent.ops import images, job_watch, processing_job
-    from vsent.ops.sourcedir import MODEL_DIR, build_sourcedir
+    from vsent.ops import images, processing_job
+    from vsent.ops.sourcedir import MODEL_DIR
 
+    region = launch.region
     try:
-        bucket = _bucket(bucket, dry_run, region, stack)
+        bucket = launch.bucket_name()
         name = images.job_name("cache")
         spec = processing_job.CacheJobSpec(
             job_name=name,
-            role_arn=_role(role),
+            role_arn=launch.role_arn(),
+            tags=launch.tags(),
             image_uri=images.pytorch_training_image(region, instance_type),
             bucket=bucket,
             dataset_prefix=dataset_prefix,
@@ -185,24 +255,16 @@ def dataset_cache(
             max_runtime_s=max_runtime_s,
             preset=preset,
             text_model=text_model,
-            tags=_tags(tag),
         )
-        request = processing_job.build_request(spec)
     except (OpsError, ValueError) as error:
         raise _fail(error) from error
-    uploads = {spec.source_uri: str(MODEL_DIR), spec.entry_uri: str(processing_job.ENTRY_SCRIPT)}
-    if dry_run:
-        _print_json({"uploads": uploads, "CreateProcessingJob": request})
+    uploads = {spec.source_uri: MODEL_DIR, spec.entry_uri: processing_job.ENTRY_SCRIPT}
+    sm = _start_job(launch, "CreateProcessingJob", processing_job.build_request(spec), uploads)
+    if sm is None:
         return
-    _upload_bytes(region, spec.source_uri, build_sourcedir(MODEL_DIR))
-    _upload_bytes(region, spec.entry_uri, processing_job.ENTRY_SCRIPT.read_bytes())
-    sm = client(region, "sagemaker")
-    sm.create_processing_job(**request)
     typer.echo(f"started processing job {name}; caches go to {spec.output_uri}")
-    if wait:
-        job = job_watch.follow(sm, client(region, "logs"), job_watch.PROCESSING, name, typer.echo)
-        if job["ProcessingJobStatus"] != "Completed":
-            raise _fail(OpsError(f"{name}: {job.get('FailureReason', job['ProcessingJobStatus'])}"))
+    if launch.wait:
+        _finished_job(sm, launch.region, job_watch.PROCESSING, name)
         typer.echo(f"feature cache: {spec.output_uri}")
 
 
@@ -211,17 +273,12 @@ def dataset_cache(
 
 def _hyperparameters(explicit: dict[str, Any], extra: list[str]) -> dict[str, Any]:
     values = {k: v for k, v in explicit.items() if v is not None}
-    for pair in extra:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise OpsError(f"hyperparameter {pair!r} is not NAME=VALUE")
-        values[key] = value
-    return values
+    return {**values, **_key_values(extra, "hyperparameter", "NAME=VALUE")}
 
 
+@launch_options
 def train(
-    bucket: s.Bucket = None,
-    role: s.RoleArn = None,
+    launch: LaunchOptions,
     training: Annotated[
         str | None, typer.Option(help="Training channel (S3 cache or MELD).")
     ] = None,
@@ -265,19 +322,15 @@ def train(
     hyperparameter: Annotated[
         list[str], typer.Option("--hyperparameter", "-H", help="Any other NAME=VALUE for train.py.")
     ] = [],  # noqa: B006
-    tag: Annotated[list[str], typer.Option(help="Extra tag KEY=VALUE (repeatable).")] = [],  # noqa: B006
-    wait: Annotated[bool, typer.Option(help="Follow the job's status and logs.")] = True,
-    region: s.Region = s.DEFAULT_REGION,
-    stack: s.StackName = s.DEFAULT_STACK,
-    dry_run: s.DryRun = False,
 ) -> None:
     """Train on SageMaker: model/train.py on a GPU instance, spot, checkpoints, TensorBoard, DDP."""
     from vs_model.metric_lines import METRIC_DEFINITIONS
-    from vsent.ops import images, job_watch, training_job
-    from vsent.ops.sourcedir import MODEL_DIR, build_sourcedir
+    from vsent.ops import images, training_job
+    from vsent.ops.sourcedir import MODEL_DIR
 
+    region = launch.region
     try:
-        bucket = _bucket(bucket, dry_run, region, stack)
+        bucket = launch.bucket_name()
         name = images.job_name("train")
         cache = s3_uri(bucket, s.CACHE_PREFIX)
         base = s3_uri(bucket, s.TRAINING_PREFIX)
@@ -306,7 +359,8 @@ def train(
         )
         spec = training_job.TrainingJobSpec(
             job_name=name,
-            role_arn=_role(role),
+            role_arn=launch.role_arn(),
+            tags=launch.tags(),
             region=region,
             image_uri=image_uri
             or images.pytorch_training_image(region, instance_type, framework_version, py_version),
@@ -328,24 +382,18 @@ def train(
             max_runtime_s=max_runtime_s,
             max_wait_s=max_wait_s,
             distributed=distributed,
-            tags=_tags(tag),
         )
-        request = training_job.build_request(spec)
     except (OpsError, ValueError) as error:
         raise _fail(error) from error
-    if dry_run:
-        _print_json({"uploads": {spec.source_uri: str(MODEL_DIR)}, "CreateTrainingJob": request})
+    request = training_job.build_request(spec)
+    sm = _start_job(launch, "CreateTrainingJob", request, {spec.source_uri: MODEL_DIR})
+    if sm is None:
         return
-    _upload_bytes(region, spec.source_uri, build_sourcedir(MODEL_DIR))
-    sm = client(region, "sagemaker")
-    sm.create_training_job(**request)
     typer.echo(f"started training job {name} on {instance_count} × {instance_type}")
     typer.echo(f"TensorBoard: tensorboard --logdir {spec.tensorboard_uri}")
-    if not wait:
+    if not launch.wait:
         return
-    job = job_watch.follow(sm, client(region, "logs"), job_watch.TRAINING, name, typer.echo)
-    if job["TrainingJobStatus"] != "Completed":
-        raise _fail(OpsError(f"{name}: {job.get('FailureReason', job['TrainingJobStatus'])}"))
+    job = _finished_job(sm, launch.region, job_watch.TRAINING, name)
     billable = job.get("BillableTimeInSeconds")
     if billable is not None:
         typer.echo(f"billable seconds: {billable} (of {job.get('TrainingTimeInSeconds')})")
@@ -356,7 +404,9 @@ def train(
 
 
 @model_app.command("package")
+@stack_target
 def model_package(
+    target: StackTarget,
     training_artifact: Annotated[
         str, typer.Argument(help="Training output: s3://…/model.tar.gz, a local tar.gz or folder.")
     ],
@@ -367,23 +417,20 @@ def model_package(
     asr_model: Annotated[
         Path | None, typer.Option(help="Whisper model folder to ship inside the package.")
     ] = None,
-    region: s.Region = s.DEFAULT_REGION,
-    stack: s.StackName = s.DEFAULT_STACK,
-    dry_run: s.DryRun = False,
 ) -> None:
     """Build the endpoint's model.tar.gz from a training artifact and upload it; prints its URL."""
     try:
-        bucket = _bucket(bucket, dry_run, region, stack)
+        bucket = target.bucket_name(bucket)
         name = name or _model_name(training_artifact)
-        target = s3_uri(bucket, s.MODELS_PREFIX, name, "model.tar.gz")
+        package_uri = s3_uri(bucket, s.MODELS_PREFIX, name, "model.tar.gz")
     except OpsError as error:
         raise _fail(error) from error
-    if dry_run:
+    if target.dry_run:
         _print_json(
             {
                 "download": training_artifact if training_artifact.startswith("s3://") else None,
                 "package": {"training_output": training_artifact, "asr_model": asr_model},
-                "PutObject": {"Bucket": bucket, "Key": S3Uri.parse(target).key},
+                "PutObject": {"Bucket": bucket, "Key": S3Uri.parse(package_uri).key},
             }
         )
         return
@@ -391,7 +438,7 @@ def model_package(
 
     with tempfile.TemporaryDirectory(prefix="vsent-package-") as scratch:
         source = Path(training_artifact)
-        s3 = client(region, "s3")
+        s3 = client(target.region, "s3")
         if training_artifact.startswith("s3://"):
             artifact = S3Uri.parse(training_artifact)
             source = Path(scratch) / "training-model.tar.gz"
@@ -401,10 +448,10 @@ def model_package(
             digest = build_package(source, out, asr_model)
         except (PackagingError, FileNotFoundError) as error:
             raise _fail(error) from error
-        key = S3Uri.parse(target).key
+        key = S3Uri.parse(package_uri).key
         s3.upload_file(str(out), bucket, key, ExtraArgs={"Metadata": {"sha256": digest}})
     typer.echo(f"sha256 {digest}")
-    typer.echo(target)
+    typer.echo(package_uri)
 
 
 def _model_name(artifact: str) -> str:
@@ -416,19 +463,17 @@ def _model_name(artifact: str) -> str:
     return stem.removesuffix(".tar.gz") or "model"
 
 
-def _switch_model(
-    model_url: str, stack: str, region: str, build: bool | None, dry_run: bool
-) -> None:
+def _switch_model(model_url: str, target: StackTarget, build: bool | None) -> None:
     from vsent.ops import deploy
 
     commands = deploy.sam_commands(
-        deploy.sam_executable() if not dry_run else _sam_for_dry_run(),
-        stack,
-        region,
+        deploy.sam_executable() if not target.dry_run else _sam_for_dry_run(),
+        target.stack,
+        target.region,
         model_url,
         build=deploy.needs_build() if build is None else build,
     )
-    if dry_run:
+    if target.dry_run:
         _print_json({"cwd": str(deploy.REPO_ROOT), "commands": commands})
         return
     deploy.run_commands(commands)
@@ -444,28 +489,26 @@ def _sam_for_dry_run() -> str:
 
 
 @model_app.command("deploy")
+@stack_target
 def model_deploy(
+    target: StackTarget,
     model_url: Annotated[str, typer.Argument(help="s3://…/model.tar.gz built by `model package`.")],
-    build: Annotated[
-        bool | None, typer.Option(help="Run `sam build` first (default: when never built).")
-    ] = None,
+    build: SamBuild = None,
     wait: Annotated[bool, typer.Option(help="Print the endpoint's state until it serves.")] = True,
-    region: s.Region = s.DEFAULT_REGION,
-    stack: s.StackName = s.DEFAULT_STACK,
-    dry_run: s.DryRun = False,
 ) -> None:
     """Point the stack at a model (`sam deploy` with ModelDataUrl) and wait for the endpoint."""
     from vsent.ops import deploy
 
     try:
         S3Uri.parse(model_url)
-        _switch_model(model_url, stack, region, build, dry_run)
-        if dry_run or not wait:
+        _switch_model(model_url, target, build)
+        if target.dry_run or not wait:
             return
+        region = target.region
         sm = client(region, "sagemaker")
-        names = deploy.stack_endpoints(client(region, "cloudformation"), sm, stack)
+        names = deploy.stack_endpoints(client(region, "cloudformation"), sm, target.stack)
         if not names:
-            raise OpsError(f"stack {stack} has no endpoint after the deploy")
+            raise OpsError(f"stack {target.stack} has no endpoint after the deploy")
         autoscaling = client(region, "application-autoscaling")
         for endpoint in names:
             deploy.wait_for_endpoint(sm, autoscaling, endpoint, typer.echo)
@@ -503,18 +546,14 @@ def stack_costs(
 
 
 @stack_app.command("stop-endpoint")
-def stack_stop_endpoint(
-    build: Annotated[
-        bool | None, typer.Option(help="Run `sam build` first (default: when never built).")
-    ] = None,
-    region: s.Region = s.DEFAULT_REGION,
-    stack: s.StackName = s.DEFAULT_STACK,
-    dry_run: s.DryRun = False,
-) -> None:
+@stack_target
+def stack_stop_endpoint(target: StackTarget, build: SamBuild = None) -> None:
     """Delete the endpoint and its model but keep the bucket, jobs and tables (ModelDataUrl="")."""
     try:
-        _switch_model("", stack, region, build, dry_run)
+        _switch_model("", target, build)
     except OpsError as error:
         raise _fail(error) from error
-    if not dry_run:
-        typer.echo(f"stack {stack} has no endpoint now; `vsent model deploy` brings one back")
+    if not target.dry_run:
+        typer.echo(
+            f"stack {target.stack} has no endpoint now; `vsent model deploy` brings one back"
+        )
