@@ -37,7 +37,9 @@ ModelOption = Annotated[
 ]
 StateDir = Annotated[
     Path | None,
-    typer.Option("--state-dir", help="pid file, logs, ledger [default: ~/.cache/…/stack]"),
+    typer.Option(
+        "--state-dir", help="pid file, logs, ledger (default: ~/.cache/video-sentiment/stack)"
+    ),
 ]
 
 
