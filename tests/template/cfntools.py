@@ -3,39 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
-
-import yaml
-
-# Short tags whose long form is not "Fn::<tag>".
-_PLAIN_TAGS = {"Ref": "Ref", "Condition": "Condition"}
-
-
-class CfnLoader(yaml.SafeLoader):
-    """A SafeLoader that turns CloudFormation short tags (!Sub, !GetAtt, …) into their long form."""
-
-
-def _construct_intrinsic(loader: CfnLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = _PLAIN_TAGS.get(tag_suffix, f"Fn::{tag_suffix}")
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-        if tag_suffix == "GetAtt":
-            # `!GetAtt Resource.Attribute.Maybe.Dotted` names the resource before the first dot.
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {name: value}
-
-
-CfnLoader.add_multi_constructor("!", _construct_intrinsic)
-
-
-def load_cfn_yaml(path: Path) -> dict[str, Any]:
-    """Load a CloudFormation/SAM YAML template with its intrinsic functions in long form."""
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=CfnLoader)
 
 
 def as_list(value: Any) -> list[Any]:

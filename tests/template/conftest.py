@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cfntools import load_cfn_yaml
+
+from vsent.stack.cfn import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
@@ -75,7 +76,7 @@ def _transform(output: Path, *parameters: str) -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def sam_template() -> dict[str, Any]:
     """template.yaml as written (SAM resources, Globals, intrinsics in long form)."""
-    return load_cfn_yaml(TEMPLATE)
+    return load_template(TEMPLATE)
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cfntools import load_cfn_yaml
+from vsent.stack.cfn import load_template
 
 Tool = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -55,7 +55,7 @@ def test_sam_build_packages_the_functions_and_the_layer(
         timeout=300,
     )
     assert result.returncode == 0, _report(result)
-    built: dict[str, Any] = load_cfn_yaml(build / "template.yaml")
+    built: dict[str, Any] = load_template(build / "template.yaml")
     resources = built["Resources"]
     for function in ("SubmitFunction", "CompleteFunction", "ApiFunction"):
         assert resources[function]["Properties"]["CodeUri"] == function

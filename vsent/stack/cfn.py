@@ -22,7 +22,8 @@ class _CfnLoader(yaml.SafeLoader):
 
 
 def _short_tag(tag: str) -> Callable[[yaml.Loader, yaml.Node], dict[str, Any]]:
-    name = "Ref" if tag == "Ref" else f"Fn::{tag}"
+    # Ref and Condition keep their names in long form; every other tag becomes Fn::<tag>.
+    name = tag if tag in ("Ref", "Condition") else f"Fn::{tag}"
 
     def construct(loader: yaml.Loader, node: yaml.Node) -> dict[str, Any]:
         if isinstance(node, yaml.ScalarNode):

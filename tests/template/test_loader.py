@@ -1,0 +1,31 @@
+"""The short-tag YAML loader every template check (and the local stack) reads templates with."""
+
+from pathlib import Path
+
+from vsent.stack.cfn import load_template
+
+TEMPLATE = """
+Conditions:
+  HasModel: !Not [!Equals [!Ref ModelDataUrl, ""]]
+  Both: !And [!Condition HasModel, !Condition HasModel]
+Resources:
+  Topic:
+    Type: AWS::SNS::Topic
+    Properties:
+      TopicName: !Sub "${AWS::StackName}-topic"
+      KmsMasterKeyId: !GetAtt Key.Arn.With.Dots
+"""
+
+
+def test_short_tags_become_their_long_forms(tmp_path: Path) -> None:
+    path = tmp_path / "template.yaml"
+    path.write_text(TEMPLATE, encoding="utf-8")
+
+    template = load_template(path)
+
+    conditions = template["Conditions"]
+    assert conditions["HasModel"] == {"Fn::Not": [{"Fn::Equals": [{"Ref": "ModelDataUrl"}, ""]}]}
+    assert conditions["Both"] == {"Fn::And": [{"Condition": "HasModel"}] * 2}
+    properties = template["Resources"]["Topic"]["Properties"]
+    assert properties["TopicName"] == {"Fn::Sub": "${AWS::StackName}-topic"}
+    assert properties["KmsMasterKeyId"] == {"Fn::GetAtt": ["Key", "Arn.With.Dots"]}
