@@ -20,6 +20,15 @@ def _conditional_failure(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
+def _status_in(values: dict[str, Any], statuses: Iterable[JobStatus]) -> str:
+    """Placeholders for `statuses` (added to `values`), joined for a `#status IN (…)` test."""
+    placeholders = []
+    for i, status in enumerate(sorted(statuses)):
+        values[f":from{i}"] = status.value
+        placeholders.append(f":from{i}")
+    return ", ".join(placeholders)
+
+
 @dataclass(frozen=True)
 class JobPage:
     """One page of a caller's jobs, newest first, and the key to continue from."""
@@ -81,37 +90,16 @@ class JobStore:
                 sets.append(f"#a{i} = if_not_exists(#a{i}, :v{i})")
             else:
                 sets.append(f"#a{i} = :v{i}")
-        allowed = sorted(allowed_from)
-        placeholders = []
-        for i, status in enumerate(allowed):
-            values[f":from{i}"] = status.value
-            placeholders.append(f":from{i}")
         condition = "attribute_not_exists(job_id)"
-        if placeholders:
-            condition += f" OR #status IN ({', '.join(placeholders)})"
-        try:
-            new = self._table.update_item(
-                Key={"job_id": job.job_id},
-                UpdateExpression="SET " + ", ".join(sets),
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-                ReturnValues="ALL_NEW",
-            )["Attributes"]
-        except ClientError as exc:
-            if _conditional_failure(exc):
-                current = self.get(job.job_id)
-                raise InvalidTransition(
-                    job.job_id, current.status if current else None, job.status
-                ) from exc
-            raise
-        return Job.from_item(new)
+        allowed = _status_in(values, allowed_from)
+        if allowed:
+            condition += f" OR #status IN ({allowed})"
+        return self._update(job.job_id, job.status, sets, condition, names, values)
 
     def transition(
         self, job_id: str, target: JobStatus, fields: Mapping[str, Any] | None = None
     ) -> Job:
         """Move an existing job to `target` (only from a status that allows it) and set `fields`."""
-        allowed = sorted(sources_of(target))
         names = {"#status": "status", "#updated": "updated_at"}
         values: dict[str, Any] = {":target": target.value, ":now": utc_now()}
         sets = ["#status = :target", "#updated = :now"]
@@ -121,16 +109,26 @@ class JobStore:
             names[f"#f{i}"] = name
             values[f":f{i}"] = value
             sets.append(f"#f{i} = :f{i}")
-        placeholders = []
-        for i, status in enumerate(allowed):
-            values[f":from{i}"] = status.value
-            placeholders.append(f":from{i}")
+        condition = (
+            f"attribute_exists(job_id) AND #status IN ({_status_in(values, sources_of(target))})"
+        )
+        return self._update(job_id, target, sets, condition, names, values)
+
+    def _update(
+        self,
+        job_id: str,
+        target: JobStatus,
+        sets: list[str],
+        condition: str,
+        names: dict[str, str],
+        values: dict[str, Any],
+    ) -> Job:
+        """One conditional update; a refused condition is an InvalidTransition to `target`."""
         try:
             new = self._table.update_item(
                 Key={"job_id": job_id},
                 UpdateExpression="SET " + ", ".join(sets),
-                ConditionExpression=f"attribute_exists(job_id) AND #status IN "
-                f"({', '.join(placeholders)})",
+                ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
                 ReturnValues="ALL_NEW",
