@@ -16,15 +16,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 src="$here/lambda-python"
 rootfs="$work_dir/rootfs"
 
-rm -rf "$work_dir"
-mkdir -p "$work_dir"
-trap 'rm -rf "$work_dir"' EXIT
-
-show_log() {
-  tail -n 30 "$1" >&2
-  echo "$2 failed (the end of its log is above)" >&2
-  exit 1
-}
+# shellcheck source=docker/build_common.sh
+source "$here/build_common.sh"
+fresh_work_dir "$work_dir"
 
 packages=$(grep -v '^#' "$src/debian-packages.txt" | xargs | tr ' ' ',')
 echo "debootstrap bookworm (minbase + $packages) from $mirror"

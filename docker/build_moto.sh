@@ -14,15 +14,9 @@ work_dir=$5
 here=$(cd "$(dirname "$0")" && pwd)
 src="$here/moto"
 
-rm -rf "$work_dir"
-mkdir -p "$work_dir"
-trap 'rm -rf "$work_dir"' EXIT
-
-show_log() {
-  tail -n 30 "$1" >&2
-  echo "$2 failed (the end of its log is above)" >&2
-  exit 1
-}
+# shellcheck source=docker/build_common.sh
+source "$here/build_common.sh"
+fresh_work_dir "$work_dir"
 cp "$src/Dockerfile" "$work_dir/Dockerfile"
 
 echo "pip install moto[server] (constrained by $(basename "$lock_file"))"

@@ -154,7 +154,8 @@ remove_other_tags() {
 ensure_lambda_image() {
   local mirror hash
   mirror=$(debian_mirror)
-  hash=$(hash_of "$root/docker/build_lambda_base.sh" "$root"/docker/lambda-python/* "mirror=$mirror")
+  hash=$(hash_of "$root/docker/build_lambda_base.sh" "$root/docker/build_common.sh" \
+    "$root"/docker/lambda-python/* "mirror=$mirror")
   lambda_hash=$hash
   if image_exists "$lambda_repo:$hash"; then
     echo "lambda image: $lambda_repo:$hash is up to date"
@@ -172,7 +173,8 @@ ensure_lambda_image() {
 
 ensure_moto_image() {
   local hash
-  hash=$(hash_of "lambda=$lambda_hash" "$root/docker/build_moto.sh" "$root"/docker/moto/* \
+  hash=$(hash_of "lambda=$lambda_hash" "$root/docker/build_moto.sh" "$root/docker/build_common.sh" \
+    "$root"/docker/moto/* \
     "$root/requirements/lock.txt")
   if image_exists "$moto_repo:$hash"; then
     echo "moto image: $moto_repo:$hash is up to date"
