@@ -17,6 +17,12 @@ from support import (
 )
 
 
+def _post_form(url: str, fields: dict[str, str], file: tuple[str, bytes, str]) -> None:
+    """What a browser does with a presigned POST: the fields, then the file."""
+    posted = requests.post(url, data=fields, files={"file": file}, timeout=10)
+    assert posted.status_code in {200, 204}, posted.text
+
+
 def test_upload_to_completed_result(stack, load_function, context):
     api = load_function("api")
     submit = load_function("submit")
@@ -35,13 +41,11 @@ def test_upload_to_completed_result(stack, load_function, context):
 
     # The client's browser upload, through the presigned POST the API returned.
     video = MP4_HEAD + b"\x00" * 2048
-    posted = requests.post(
+    _post_form(
         upload["upload"]["url"],
-        data=upload["upload"]["fields"],
-        files={"file": ("team meeting.mp4", video, "video/mp4")},
-        timeout=10,
+        upload["upload"]["fields"],
+        ("team meeting.mp4", video, "video/mp4"),
     )
-    assert posted.status_code in {200, 204}, posted.text
     head = stack.s3.head_object(Bucket=BUCKET, Key=upload["key"])
     assert head["Metadata"]["owner"] == API_KEY_A
 
@@ -101,24 +105,16 @@ def test_sidecar_uploaded_through_the_api_reaches_the_manifest(stack, load_funct
 
     # The sidecar first, so that submit finds it when the video's event arrives.
     srt = b"1\n00:00:00,000 --> 00:00:01,500\nHello there.\n"
-    posted = requests.post(
-        sidecar["url"],
-        data=sidecar["fields"],
-        files={"file": ("team meeting.SRT", srt, "application/x-subrip")},
-        timeout=10,
-    )
-    assert posted.status_code in {200, 204}, posted.text
+    _post_form(sidecar["url"], sidecar["fields"], ("team meeting.SRT", srt, "application/x-subrip"))
     stored = stack.s3.head_object(Bucket=BUCKET, Key=sidecar["key"])
     assert stored["ContentType"] == "application/x-subrip"
     assert stored["Metadata"]["owner"] == API_KEY_A
     video = MP4_HEAD + b"\x00" * 2048
-    posted = requests.post(
+    _post_form(
         upload["upload"]["url"],
-        data=upload["upload"]["fields"],
-        files={"file": ("team meeting.mp4", video, "video/mp4")},
-        timeout=10,
+        upload["upload"]["fields"],
+        ("team meeting.mp4", video, "video/mp4"),
     )
-    assert posted.status_code in {200, 204}, posted.text
 
     # The sidecar's own event is skipped; the video's makes the job.
     assert submit.lambda_handler(upload_event(sidecar["key"], size=len(srt)), context) == {
