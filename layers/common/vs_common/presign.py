@@ -45,7 +45,7 @@ def presigned_post(
 def video_post(
     s3: Any, settings: Settings, key: str, owner: str, content_type: str
 ) -> dict[str, Any]:
-    """A presigned POST for a job's video: any video/… type, up to the video size limit."""
+    """A presigned POST for a job's video: exactly `content_type`, up to the video size limit."""
     return presigned_post(
         s3,
         settings,
@@ -53,7 +53,7 @@ def video_post(
         owner,
         content_type,
         settings.max_video_bytes,
-        ["starts-with", "$Content-Type", "video/"],
+        {"Content-Type": content_type},
     )
 
 

@@ -6,6 +6,21 @@ from pathlib import PurePosixPath
 
 VIDEO_EXTENSIONS = (".avi", ".m4v", ".mkv", ".mov", ".mp4", ".webm")
 TRANSCRIPT_EXTENSIONS = (".srt", ".vtt", ".json")
+# The types a video may be declared as, spelt as browsers and mimetypes name the extensions above.
+# The presigned POST binds the exact one the caller named, so S3 stores nothing else.
+VIDEO_CONTENT_TYPES = frozenset(
+    {
+        "video/avi",
+        "video/matroska",
+        "video/mp4",
+        "video/msvideo",
+        "video/quicktime",
+        "video/webm",
+        "video/x-m4v",
+        "video/x-matroska",
+        "video/x-msvideo",
+    }
+)
 # Enough for every signature below, and cheap to fetch with a ranged GET.
 SNIFF_BYTES = 64
 
