@@ -18,6 +18,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from vs_common import aws
@@ -25,14 +26,18 @@ from vs_common.api_models import JobView, UploadRequest
 from vs_common.deletion import delete_job_objects
 from vs_common.jobs import DIRECT_OWNER, InvalidTransition, Job, JobStatus, utc_now
 from vs_common.keys import is_job_id, new_job_id, upload_key
-from vs_common.pagination import InvalidToken, decode_token, encode_token
+from vs_common.pagination import InvalidToken, TokenSigner
 from vs_common.presign import transcript_post, video_post
-from vs_common.settings import Settings
+from vs_common.settings import Settings, SettingsError
 from vs_common.sidecars import transcript_key
 from vs_common.store import JobStore
 
 SETTINGS = Settings.from_env()
+if not (SETTINGS.pagination_secret or SETTINGS.pagination_secret_arn):
+    raise SettingsError("PAGINATION_SECRET or PAGINATION_SECRET_ARN is required by the api")
 MAX_PAGE = 100
+# The secret never changes under a running stack; read it once per execution environment.
+SECRET_MAX_AGE_S = 3600
 
 logger = Logger()
 tracer = Tracer()
@@ -95,6 +100,13 @@ def _job_or_404(job_id: str) -> Job:
     if job is None:
         raise ApiError(404, "not_found", f"no job {job_id!r}")
     return job
+
+
+def _signer() -> TokenSigner:
+    secret = SETTINGS.pagination_secret or parameters.get_secret(
+        SETTINGS.pagination_secret_arn, max_age=SECRET_MAX_AGE_S
+    )
+    return TokenSigner(secret)
 
 
 def _detail(job: Job) -> dict[str, Any]:
@@ -173,11 +185,12 @@ def list_jobs(
         if not jobs:
             raise ApiError(404, "not_found", f"no job for key {key!r}")
         return {"jobs": [_detail(job) for job in jobs], "next_token": None}
-    start = decode_token(next_token, owner) if next_token else None
+    # An empty next_token is a malformed one, not a request for the first page.
+    start = _signer().decode(next_token, owner) if next_token is not None else None
     page = store.list_by_owner(owner, limit, start)
     return {
         "jobs": [JobView.summary(job).body() for job in page.jobs],
-        "next_token": encode_token(page.last_key) if page.last_key else None,
+        "next_token": _signer().encode(page.last_key) if page.last_key else None,
     }
 
 

@@ -57,6 +57,7 @@ class Stack:
             "BUCKET": self.bucket,
             "ENDPOINT_NAME": self.endpoint_name,
             "RETENTION_DAYS": str(RETENTION_DAYS),
+            "PAGINATION_SECRET": "samlocal-pagination-secret-0123456789abcdef",
         }
 
 

@@ -48,6 +48,7 @@ ENV = {
     "POWERTOOLS_SERVICE_NAME": "video-sentiment",
     "POWERTOOLS_METRICS_NAMESPACE": "VideoSentiment",
     "POWERTOOLS_TRACE_DISABLED": "true",
+    "PAGINATION_SECRET": "unit-tests-pagination-secret-0123456789abcdef",
     "LOG_LEVEL": "WARNING",
 }
 

@@ -22,7 +22,7 @@ from vs_common.keys import (
     sidecar_keys,
 )
 from vs_common.notifications import NotificationRecord, clean_failure_reason
-from vs_common.pagination import InvalidToken, decode_token, encode_token
+from vs_common.pagination import InvalidToken, TokenSigner
 from vs_common.settings import Settings, SettingsError
 from vs_common.sidecars import transcript_key
 from vs_common.videos import container_of, content_problem, name_problem, size_problem
@@ -156,17 +156,23 @@ def test_settings_come_from_the_environment():
 
 
 def test_pagination_tokens_round_trip_only_for_their_owner():
-    last_key = {"job_id": "j", "owner": "alice", "created_at": "2026-01-01T00:00:00.000000Z"}
-    token = encode_token(last_key)
+    signer = TokenSigner("s" * 32)
+    last_key = {"job_id": "a" * 32, "owner": "alice", "created_at": "2026-01-01T00:00:00.000000Z"}
+    token = signer.encode(last_key)
     assert "=" not in token
-    assert decode_token(token, "alice") == last_key
+    assert signer.decode(token, "alice") == last_key
     with pytest.raises(InvalidToken, match="next_token is not one this API returned"):
-        decode_token(token, "bob")
-    extra = encode_token({**last_key, "status": "QUEUED"})
+        signer.decode(token, "bob")
+    with pytest.raises(InvalidToken):
+        TokenSigner("t" * 32).decode(token, "alice")
+    extra = signer.encode({**last_key, "status": "QUEUED"})
     not_json, a_list = (base64.urlsafe_b64encode(raw).decode("ascii") for raw in (b"{no", b"[1]"))
-    for bad in (extra, not_json, a_list, "%%%", encode_token({"job_id": 1})):
+    signed = [f"{p}.{signer._signature(p)}" for p in (not_json, a_list)]
+    for bad in (extra, *signed, "%%%", "", ".", signer.encode({"job_id": 1})):
         with pytest.raises(InvalidToken):
-            decode_token(bad, "alice")
+            signer.decode(bad, "alice")
+    with pytest.raises(ValueError, match="at least 32 bytes"):
+        TokenSigner("short")
 
 
 def _job(status: JobStatus, **fields) -> Job:

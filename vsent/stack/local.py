@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 from pathlib import Path
 from typing import IO, Any
 
@@ -125,6 +126,8 @@ class LocalStack:
                 "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": runtime.url,
                 # No X-Ray daemon runs here.
                 "POWERTOOLS_TRACE_DISABLED": "true",
+                # What the template's generated secret holds on AWS: a fresh key per local stack.
+                "PAGINATION_SECRET": secrets.token_urlsafe(48),
             }
         )
         functions = {

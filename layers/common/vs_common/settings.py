@@ -56,6 +56,10 @@ class Settings:
     result_inline_max_bytes: int = 256 * 1024
     # Bound on what the complete function reads into memory; a result bigger than this is refused.
     result_max_bytes: int = 32 * MIB
+    # The key that signs pagination tokens: given directly (locally), or the Secrets Manager secret
+    # that holds it (on AWS, where the template generates one).
+    pagination_secret: str = ""
+    pagination_secret_arn: str = ""
     # `sam local start-api` passes no API key identity; it sets AWS_SAM_LOCAL, which AWS never does.
     sam_local: bool = False
 
@@ -79,5 +83,7 @@ class Settings:
             upload_url_expires_s=_int(env, "UPLOAD_URL_EXPIRES_S", 900),
             result_inline_max_bytes=_int(env, "RESULT_INLINE_MAX_BYTES", 256 * 1024),
             result_max_bytes=_int(env, "RESULT_MAX_BYTES", 32 * MIB),
+            pagination_secret=env.get("PAGINATION_SECRET", "").strip(),
+            pagination_secret_arn=env.get("PAGINATION_SECRET_ARN", "").strip(),
             sam_local=env.get("AWS_SAM_LOCAL", "").strip().lower() == "true",
         )
