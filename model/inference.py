@@ -50,6 +50,8 @@ class Manifest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     video: str = Field(pattern=r"^s3://[^/]+/.+")
+    # The object version the submit function checked; the endpoint reads exactly that one.
+    video_version_id: str | None = Field(None, min_length=1, max_length=1024)
     transcript: str | None = Field(None, pattern=r"^s3://[^/]+/.+")
     options: RequestOptions = Field(default_factory=RequestOptions)
     job_id: str | None = Field(None, min_length=1, max_length=128)
@@ -61,6 +63,7 @@ class VideoRequest:
 
     options: SegmentationOptions
     video_uri: str | None = None
+    video_version_id: str | None = None
     video_bytes: bytes | None = None
     transcript: list[Utterance] | None = None
     job_id: str | None = None
@@ -107,6 +110,7 @@ def _manifest(body: bytes | str) -> VideoRequest:
     return VideoRequest(
         options=manifest.options.segmentation_options(),
         video_uri=manifest.video,
+        video_version_id=manifest.video_version_id,
         transcript=_read_transcript(manifest.transcript) if manifest.transcript else None,
         job_id=manifest.job_id,
     )
@@ -143,8 +147,11 @@ def predict_fn(request: VideoRequest, model: Predictor) -> PredictionResult:
                 handle.write(request.video_bytes)
             else:
                 bucket, key = _s3_location(request.video_uri or "")
+                version = (
+                    {"VersionId": request.video_version_id} if request.video_version_id else None
+                )
                 try:
-                    _s3().download_fileobj(bucket, key, handle)
+                    _s3().download_fileobj(bucket, key, handle, ExtraArgs=version)
                 except (ClientError, BotoCoreError) as exc:
                     raise _s3_failure(request.video_uri or "", exc) from exc
         return model.predict(path, request.transcript, request.options, request.job_id)

@@ -30,12 +30,14 @@ from vs_common.pagination import InvalidToken, TokenSigner
 from vs_common.presign import transcript_post, video_post
 from vs_common.settings import Settings, SettingsError
 from vs_common.sidecars import transcript_key
-from vs_common.store import JobStore
+from vs_common.store import JobBusy, JobStore
 
 SETTINGS = Settings.from_env()
 if not (SETTINGS.pagination_secret or SETTINGS.pagination_secret_arn):
     raise SettingsError("PAGINATION_SECRET or PAGINATION_SECRET_ARN is required by the api")
 MAX_PAGE = 100
+# A job may be deleted unless the endpoint is working on it.
+DELETABLE = frozenset(JobStatus) - {JobStatus.IN_PROGRESS}
 # The secret never changes under a running stack; read it once per execution environment.
 SECRET_MAX_AGE_S = 3600
 
@@ -197,18 +199,23 @@ def list_jobs(
 @app.delete("/jobs/<job_id>")
 @tracer.capture_method
 def delete_job(job_id: str) -> Response[str]:
-    """Remove the video (every version), the manifest, the result or failure, and the row."""
+    """Remove the row, then the video (every version), the manifest and the result or failure."""
     job = _job_or_404(job_id)
     if job.owner != _owner():
         raise ApiError(
             403, "forbidden", "this video was put straight into the bucket; delete it in S3"
         )
-    if job.status is JobStatus.IN_PROGRESS:
+    # The row goes first, in one conditional write: a submit that moves the job on meanwhile
+    # makes this fail instead of losing the video under a running inference, and once the row
+    # is gone no step of the pipeline acts on the job again (submit wants the row of an API
+    # upload, complete the row of its notification).
+    try:
+        store.delete(job.job_id, allowed_from=DELETABLE)
+    except JobBusy as exc:
         raise ApiError(
             409, "in_progress", "the job is being processed; delete it once it has finished"
-        )
+        ) from exc
     deleted = delete_job_objects(aws.client("s3"), SETTINGS, job)
-    store.delete(job.job_id)
     logger.info("job deleted", extra={"job_id": job.job_id, "objects_deleted": deleted})
     return Response(status_code=204, content_type=content_types.APPLICATION_JSON, body="")
 

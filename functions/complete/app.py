@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from vs_common import aws, results
 from vs_common.jobs import TERMINAL, InvalidTransition, Job, JobStatus
+from vs_common.keys import is_under
 from vs_common.notifications import (
     AsyncInferenceNotification,
     NotificationRecord,
@@ -46,6 +47,29 @@ class UnknownJob(LookupError):
 
 class NotYetInProgress(RuntimeError):
     """The notification overtook the submit function's last write; retry later."""
+
+
+class ForeignLocation(ValueError):
+    """A notification names an output outside this stack's results/ or failures/ folders.
+
+    SageMaker only writes where the endpoint config says; anything else was not published by
+    it. The record fails (and ends in the dead-letter queue, which an alarm watches) and the job
+    is left alone, so a forged notification can neither settle nor fail a job.
+    """
+
+
+def _foreign_location(note: AsyncInferenceNotification) -> str | None:
+    """Why the notification's output location cannot be this endpoint's, or None."""
+    params = note.responseParameters
+    if note.succeeded:
+        where, uri, prefix = "outputLocation", params.outputLocation, SETTINGS.results_prefix
+    elif params.failureLocation is not None:
+        where, uri, prefix = "failureLocation", params.failureLocation, SETTINGS.failures_prefix
+    else:
+        return None
+    if is_under(uri or "", SETTINGS.bucket, prefix):
+        return None
+    return f"{where} {uri!r} is not under s3://{SETTINGS.bucket}/{prefix}"
 
 
 @tracer.capture_method
@@ -88,6 +112,11 @@ def record_handler(record: NotificationRecord) -> None:
     note = record.body.Message
     job_id = note.inferenceId
     logger.append_keys(job_id=job_id)
+    foreign = _foreign_location(note)
+    if foreign:
+        metrics.add_metric(name="ForeignNotifications", unit=MetricUnit.Count, value=1)
+        logger.error("notification refused", extra={"reason": foreign})
+        raise ForeignLocation(foreign)
     job = store.get(job_id)
     if job is None:
         logger.error(

@@ -107,15 +107,29 @@ def _problem(upload: UploadRef, job: Job) -> str | None:
 
 
 @tracer.capture_method
-def _write_manifest(upload: UploadRef, job_id: str, key: str) -> None:
+def _write_manifest(upload: UploadRef, job: Job, key: str) -> None:
+    # The version submit checked, so that a second upload through the same presigned POST
+    # cannot replace what the endpoint reads.
     manifest = Manifest(
         video=s3_uri(upload.bucket, upload.key),
+        video_version_id=job.version_id,
         transcript=find_transcript(aws.client("s3"), upload.bucket, upload.key),
-        job_id=job_id,
+        job_id=job.job_id,
     )
     aws.client("s3").put_object(
         Bucket=SETTINGS.bucket, Key=key, Body=manifest.to_json(), ContentType="application/json"
     )
+
+
+@tracer.capture_method
+def _remove_orphan(upload: UploadRef, version_id: str | None) -> None:
+    """Delete an API upload whose job no longer exists: its owner asked for its data to go."""
+    kwargs = {"Bucket": upload.bucket, "Key": upload.key}
+    if version_id:
+        kwargs["VersionId"] = version_id
+    aws.client("s3").delete_object(**kwargs)
+    logger.warning("upload for a job that does not exist; deleted", extra={"key": upload.key})
+    metrics.add_metric(name="OrphanUploadsDeleted", unit=MetricUnit.Count, value=1)
 
 
 @tracer.capture_method
@@ -142,28 +156,34 @@ def submit_upload(upload: UploadRef) -> dict[str, str]:
     if meta is None:
         logger.info("object is gone before it could be processed", extra={"key": upload.key})
         return {"outcome": "gone"}
-    job_id = job_id_from_key(SETTINGS.upload_prefix, upload.key) or derived_job_id(
-        upload.bucket, upload.key, upload.version_token
-    )
+    api_job_id = job_id_from_key(SETTINGS.upload_prefix, upload.key)
+    job_id = api_job_id or derived_job_id(upload.bucket, upload.key, upload.version_token)
     job = _base_job(upload, meta, job_id)
     logger.append_keys(job_id=job_id)
     reason = _problem(upload, job)
+    # An API upload only continues the row POST /uploads made: without it (the job was deleted,
+    # and its presigned POST used again) the object belongs to no job.
+    must_exist = api_job_id is not None
     try:
         if reason:
             store.upsert(
                 job.model_copy(update={"status": JobStatus.FAILED, "reason": reason}),
                 allowed_from=ENQUEUE_FROM,
+                must_exist=must_exist,
             )
             logger.info("upload rejected", extra={"reason": reason, "key": upload.key})
             metrics.add_metric(name="UploadsRejected", unit=MetricUnit.Count, value=1)
             return {"outcome": "rejected", "job_id": job_id}
         manifest_key = f"{SETTINGS.requests_prefix}{job_id}.json"
         queued = job.model_copy(update={"manifest_key": manifest_key})
-        store.upsert(queued, allowed_from=ENQUEUE_FROM)
+        store.upsert(queued, allowed_from=ENQUEUE_FROM, must_exist=must_exist)
     except InvalidTransition as exc:
+        if exc.current is None:
+            _remove_orphan(upload, job.version_id)
+            return {"outcome": "orphan", "job_id": job_id}
         logger.info("job already past submission; nothing to do", extra={"detail": str(exc)})
         return {"outcome": "duplicate", "job_id": job_id}
-    _write_manifest(upload, job_id, manifest_key)
+    _write_manifest(upload, job, manifest_key)
     response = _invoke(job, manifest_key)
     try:
         store.transition(

@@ -14,6 +14,7 @@ import pytest
 from moto import mock_aws
 
 from vs_common.manifests import Manifest as SubmittedManifest
+from vs_common.manifests import ManifestOptions
 from vs_model.checkpoint import save_model
 from vs_model.network import MultimodalSentimentModel
 from vs_model.predictor import InvalidInput, Predictor, PredictorSettings
@@ -150,6 +151,25 @@ def test_options_choose_fixed_windows(s3, predictor, video, schema) -> None:
     spans = [(u["start_s"], u["end_s"]) for u in result["utterances"]]
     assert spans == fixed_windows(result["video"]["duration_s"], 2.0)
     assert len(spans) == 4
+
+
+def test_the_endpoint_reads_the_version_the_manifest_names(s3, predictor, video, schema) -> None:
+    # A second upload through the same presigned POST after submit checked the first one.
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    key = "uploads/job1/talk.mp4"
+    checked = s3.put_object(Bucket=BUCKET, Key=key, Body=video.read_bytes())
+    s3.put_object(Bucket=BUCKET, Key=key, Body=b"not the video that was checked")
+    body = SubmittedManifest(
+        video=f"s3://{BUCKET}/{key}",
+        video_version_id=checked["VersionId"],
+        job_id="job1",
+        options=ManifestOptions(segmentation="fixed"),
+    ).to_json()
+
+    result = invoke(predictor, body, "application/json")
+
+    schema.validate(result)
+    assert result["video"]["duration_s"] == pytest.approx(7.0, abs=0.1)
 
 
 def test_a_silent_video_falls_back_to_fixed_windows(predictor, tmp_path, schema) -> None:

@@ -11,7 +11,18 @@ import json
 from typing import Any
 
 import pytest
-from support import API_KEY_A, API_KEY_B, api_event
+import requests
+from support import (
+    API_KEY_A,
+    API_KEY_B,
+    BUCKET,
+    JOBS_TABLE,
+    MP4_HEAD,
+    api_event,
+    make_result,
+    notification_event,
+    upload_event,
+)
 
 from vs_common import aws
 from vs_common.pagination import TokenSigner
@@ -22,6 +33,10 @@ def _call(handler: Any, context: Any, event: dict[str, Any]) -> tuple[int, Any]:
     response = handler.lambda_handler(event, context)
     body = json.loads(response["body"]) if response.get("body") else None
     return response["statusCode"], body
+
+
+def _job_event(name: str, job_id: str, key: str = API_KEY_A) -> dict[str, Any]:
+    return api_event(name, path=f"/jobs/{job_id}", path_params={"job_id": job_id}, api_key_id=key)
 
 
 def _create(api: Any, context: Any, content_type: str = "video/mp4", **extra: Any) -> Any:
@@ -153,3 +168,141 @@ def test_the_api_refuses_to_start_without_a_signing_key(stack, env, load_functio
     env.delenv("PAGINATION_SECRET")
     with pytest.raises(SettingsError, match="PAGINATION_SECRET"):
         load_function("api")
+
+
+# ---------------------------------------------------------------- L2, L3, L4: deletion and versions
+
+
+def _post_form(upload: dict[str, Any], body: bytes) -> None:
+    """What a browser does with a presigned POST: every field, then the file."""
+    posted = requests.post(
+        upload["url"], data=upload["fields"], files={"file": ("clip.mp4", body)}, timeout=10
+    )
+    assert posted.status_code in {200, 204}, posted.text
+
+
+def _submit(submit: Any, context: Any, stack: Any, key: str) -> dict[str, Any]:
+    version = stack.s3.head_object(Bucket=BUCKET, Key=key)["VersionId"]
+    return submit.lambda_handler(upload_event(key, version_id=version), context)
+
+
+def test_a_presigned_post_used_again_after_delete_does_not_bring_the_job_back(
+    stack, load_function, context
+):
+    api, submit = load_function("api"), load_function("submit")
+    _, created = _create(api, context)
+    job_id, key = created["job_id"], created["key"]
+    deleted, _ = _call(api, context, _job_event("api_delete_job", job_id))
+    assert deleted == 204
+
+    _post_form(created["upload"], MP4_HEAD + b"\x00" * 256)  # still within its 15 minutes
+    assert _submit(submit, context, stack, key) == {"batchItemFailures": []}
+
+    status, _ = _call(api, context, _job_event("api_get_job", job_id))
+    assert status == 404
+    assert stack.item(job_id) is None
+    assert stack.invocations == []
+    assert stack.s3.list_object_versions(Bucket=BUCKET, Prefix=key).get("Versions") is None
+
+
+def test_an_upload_for_a_job_that_never_existed_is_not_processed(stack, load_function, context):
+    key = f"uploads/{'e' * 32}/clip.mp4"
+    stack.put_video(key, owner=API_KEY_A)
+
+    assert _submit(load_function("submit"), context, stack, key) == {"batchItemFailures": []}
+
+    assert stack.item("e" * 32) is None
+    assert stack.invocations == []
+
+
+def test_the_manifest_pins_the_version_submit_checked(stack, load_function, context):
+    api, submit = load_function("api"), load_function("submit")
+    _, created = _create(api, context)
+    key = created["key"]
+    _post_form(created["upload"], MP4_HEAD + b"\x00" * 256)
+    checked = stack.s3.head_object(Bucket=BUCKET, Key=key)["VersionId"]
+    _submit(submit, context, stack, key)
+
+    # The same presigned POST again, with something else, after the check.
+    _post_form(created["upload"], b"#!/bin/sh\nnot a video\n" * 20)
+
+    request = stack.s3.get_object(Bucket=BUCKET, Key=f"requests/{created['job_id']}.json")
+    manifest = json.loads(request["Body"].read())
+    assert manifest["video_version_id"] == checked
+    pinned = stack.s3.get_object(Bucket=BUCKET, Key=key, VersionId=checked)["Body"].read()
+    assert pinned.startswith(MP4_HEAD)
+
+
+def test_delete_cannot_race_a_submit_into_removing_a_video_mid_inference(
+    stack, load_function, context
+):
+    api = load_function("api")
+    _, created = _create(api, context)
+    job_id, key = created["job_id"], created["key"]
+    stack.put_video(key, owner=API_KEY_A)
+    stack.table.update_item(
+        Key={"job_id": job_id},
+        UpdateExpression="SET #s = :q",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":q": "QUEUED"},
+    )
+
+    def submit_wins_the_race(**_: Any) -> None:
+        # Between DELETE's read of the row (QUEUED) and its write, submit invokes the endpoint.
+        stack.table.update_item(
+            Key={"job_id": job_id},
+            UpdateExpression="SET #s = :p",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":p": "IN_PROGRESS"},
+        )
+
+    events = aws.table(JOBS_TABLE).meta.client.meta.events
+    events.register_first("before-call.dynamodb.DeleteItem", submit_wins_the_race)
+    status, body = _call(api, context, _job_event("api_delete_job", job_id))
+    events.unregister("before-call.dynamodb.DeleteItem", submit_wins_the_race)
+
+    assert (status, body["error"]["code"]) == (409, "in_progress")
+    assert stack.item(job_id)["status"] == "IN_PROGRESS"
+    assert stack.keys(f"uploads/{job_id}/") == [key]
+
+
+# ---------------------------------------------------------------- L7: notifications
+
+
+@pytest.mark.parametrize(
+    ("name", "field", "location"),
+    [
+        ("complete_success", "outputLocation", "s3://attacker-bucket/results/forged.out"),
+        ("complete_success", "outputLocation", f"s3://{BUCKET}/uploads/{'b' * 32}/clip.mp4"),
+        ("complete_success", "outputLocation", f"s3://{BUCKET}/results/"),
+        ("complete_failure", "failureLocation", f"s3://{BUCKET}/results/x-error.out"),
+        ("complete_failure", "failureLocation", "https://example.com/failures/x.out"),
+    ],
+)
+def test_a_notification_pointing_outside_the_stacks_folders_changes_nothing(
+    stack, load_function, context, name, field, location
+):
+    job_id = "c" * 32
+    stack.table.put_item(
+        Item={
+            "job_id": job_id,
+            "owner": API_KEY_A,
+            "status": "IN_PROGRESS",
+            "created_at": "2026-01-01T00:00:00.000000Z",
+            "updated_at": "2026-01-01T00:00:00.000000Z",
+            "object_key": f"uploads/{job_id}/clip.mp4",
+            "filename": "clip.mp4",
+        }
+    )
+    # A valid result for the job, where the forged notification points: only the location is wrong.
+    bucket, _, key = location.removeprefix("s3://").partition("/")
+    if location.startswith("s3://") and key:
+        if bucket != BUCKET:
+            stack.s3.create_bucket(Bucket=bucket)
+        stack.s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(make_result(job_id)))
+    event = notification_event(name, job_id, **{f"responseParameters__{field}": location})
+
+    response = load_function("complete").lambda_handler(event, context)
+
+    assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+    assert stack.item(job_id)["status"] == "IN_PROGRESS"

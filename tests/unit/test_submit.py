@@ -16,6 +16,21 @@ def _job_id(stack, key: str, sequencer: str = "0067A1B2C3D4E5F601") -> str:
     return derived_job_id(BUCKET, key, sequencer)
 
 
+def _awaiting(stack, key: str, owner: str = "k3y1d2x9q7") -> None:
+    """The row POST /uploads makes before it hands out the presigned POST for `key`."""
+    stack.table.put_item(
+        Item={
+            "job_id": JOB,
+            "owner": owner,
+            "status": "AWAITING_UPLOAD",
+            "created_at": "2026-01-01T00:00:00.000000Z",
+            "updated_at": "2026-01-01T00:00:00.000000Z",
+            "object_key": key,
+            "filename": key.rsplit("/", 1)[-1],
+        }
+    )
+
+
 def test_event_file_upload_is_queued_then_in_progress_with_one_invocation(
     stack, load_function, context
 ):
@@ -25,7 +40,8 @@ def test_event_file_upload_is_queued_then_in_progress_with_one_invocation(
     body["Records"][0]["s3"]["object"].pop("versionId")
     event["Records"][0]["body"] = json.dumps(body)
     key = f"uploads/{JOB}/clip.mp4"
-    stack.put_video(key, owner="k3y1d2x9q7")
+    _awaiting(stack, key)
+    stored = stack.put_video(key, owner="k3y1d2x9q7")
 
     response = submit.lambda_handler(event, context)
 
@@ -47,6 +63,7 @@ def test_event_file_upload_is_queued_then_in_progress_with_one_invocation(
     )
     assert manifest == {
         "video": f"s3://{BUCKET}/{key}",
+        "video_version_id": stored["VersionId"],
         "job_id": JOB,
         "options": {},
     }
@@ -57,6 +74,7 @@ def test_transcript_sidecar_with_the_same_stem_goes_into_the_manifest(
 ):
     submit = load_function("submit")
     key = f"uploads/{JOB}/talk.mov"
+    _awaiting(stack, key)
     stack.s3.put_object(Bucket=BUCKET, Key=f"uploads/{JOB}/talk.srt", Body=b"1\n")
     stack.put_video(key)
 
@@ -147,6 +165,7 @@ def test_no_endpoint_returns_the_record_to_the_queue_and_keeps_the_job_queued(
     env.setenv("ENDPOINT_NAME", "")
     submit = load_function("submit")
     key = f"uploads/{JOB}/clip.mp4"
+    _awaiting(stack, key)
     stack.put_video(key)
     event = upload_event(key)
 
@@ -171,6 +190,7 @@ def test_throttling_returns_the_record_to_the_queue(stack, load_function, contex
 
     submit = load_function("submit")
     key = f"uploads/{JOB}/clip.mp4"
+    _awaiting(stack, key)
     stack.put_video(key)
 
     def throttle(**_):
@@ -204,6 +224,7 @@ def test_the_same_event_twice_makes_one_job_and_one_invocation(stack, load_funct
 def test_duplicate_past_the_idempotency_record_changes_nothing(stack, load_function, context):
     submit = load_function("submit")
     key = f"uploads/{JOB}/clip.mp4"
+    _awaiting(stack, key)
     stack.put_video(key)
     submit.lambda_handler(upload_event(key, sequencer="01"), context)
     before = stack.item(JOB)
@@ -250,6 +271,7 @@ def test_object_deleted_before_processing_is_skipped(stack, load_function, conte
 def test_malformed_record_fails_alone(stack, load_function, context):
     submit = load_function("submit")
     key = f"uploads/{JOB}/clip.mp4"
+    _awaiting(stack, key)
     stack.put_video(key)
     event = upload_event(key)
     broken = dict(event["Records"][0], messageId="broken", body="{not json")

@@ -103,3 +103,12 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     if not bucket or not key:
         raise InvalidKey(f"not an S3 URI with a bucket and a key: {uri!r}")
     return bucket, key
+
+
+def is_under(uri: str, bucket: str, prefix: str) -> bool:
+    """Whether `uri` names an object in `bucket` whose key starts with `prefix`."""
+    try:
+        uri_bucket, key = parse_s3_uri(uri)
+    except InvalidKey:
+        return False
+    return uri_bucket == bucket and key.startswith(prefix) and len(key) > len(prefix)

@@ -19,9 +19,11 @@ class ManifestOptions(BaseModel):
 
 
 class Manifest(BaseModel):
-    """What the endpoint reads: the video, an optional transcript sidecar, the job and options."""
+    """What the endpoint reads: the video (and the version of it that submit checked), an
+    optional transcript sidecar, the job and options."""
 
     video: str
+    video_version_id: str | None = None
     transcript: str | None = None
     job_id: str
     options: ManifestOptions = Field(default_factory=ManifestOptions)

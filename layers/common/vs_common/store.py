@@ -29,6 +29,16 @@ def _status_in(values: dict[str, Any], statuses: Iterable[JobStatus]) -> str:
     return ", ".join(placeholders)
 
 
+class JobBusy(RuntimeError):
+    """A job could not be deleted: it is not (or no longer) in a status that allows it."""
+
+    def __init__(self, job_id: str, current: JobStatus | None) -> None:
+        self.job_id = job_id
+        self.current = current
+        where = current.value if current else "absent"
+        super().__init__(f"job {job_id} is {where}; it cannot be deleted now")
+
+
 @dataclass(frozen=True)
 class JobPage:
     """One page of a caller's jobs, newest first, and the key to continue from."""
@@ -69,12 +79,13 @@ class JobStore:
         job: Job,
         allowed_from: Iterable[JobStatus],
         keep: Iterable[str] = ("owner", "created_at", "expires_at"),
+        must_exist: bool = False,
     ) -> Job:
         """Create `job`, or move an existing row in one of `allowed_from` to `job.status`.
 
         Attributes named in `keep` are only written when the row has none yet, so a row made
         by POST /uploads keeps its owner and creation time. Raises InvalidTransition when the
-        row exists in another status.
+        row exists in another status, or, with `must_exist`, when there is no row at all.
         """
         item = job.to_item()
         item.pop("job_id")
@@ -90,10 +101,13 @@ class JobStore:
                 sets.append(f"#a{i} = if_not_exists(#a{i}, :v{i})")
             else:
                 sets.append(f"#a{i} = :v{i}")
-        condition = "attribute_not_exists(job_id)"
         allowed = _status_in(values, allowed_from)
-        if allowed:
-            condition += f" OR #status IN ({allowed})"
+        if must_exist:
+            condition = f"attribute_exists(job_id) AND #status IN ({allowed})"
+        else:
+            condition = "attribute_not_exists(job_id)"
+            if allowed:
+                condition += f" OR #status IN ({allowed})"
         return self._update(job.job_id, job.status, sets, condition, names, values)
 
     def transition(
@@ -168,6 +182,22 @@ class JobStore:
         found = [job for job in jobs if job is not None]
         return sorted(found, key=lambda job: job.created_at, reverse=True)
 
-    def delete(self, job_id: str) -> None:
-        """Remove the row (no error if it is already gone)."""
-        self._table.delete_item(Key={"job_id": job_id})
+    def delete(self, job_id: str, allowed_from: Iterable[JobStatus]) -> None:
+        """Remove the row, only while it is in one of `allowed_from` (one conditional write).
+
+        Raises JobBusy when the row has moved to another status meanwhile, or is gone.
+        """
+        values: dict[str, Any] = {}
+        allowed = _status_in(values, allowed_from)
+        try:
+            self._table.delete_item(
+                Key={"job_id": job_id},
+                ConditionExpression=f"#status IN ({allowed})",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if _conditional_failure(exc):
+                current = self.get(job_id)
+                raise JobBusy(job_id, current.status if current else None) from exc
+            raise
