@@ -1,9 +1,13 @@
-"""The `vsent` command: the client of a deployed or local stack, the local stack and operations."""
+"""The `vsent` command: the client of a deployed or local stack, the local stack and operations.
+
+Every command module holds a ``typer.Typer`` named ``app``: a named one is a command group
+(``vsent dataset …``), an unnamed one adds its commands at the top level.
+"""
 
 import typer
 
-from vsent.client.commands import register as register_client
-from vsent.ops.commands import register as register_ops
+from vsent.client import commands as client_commands
+from vsent.ops.commands import dataset, model, stack, train
 from vsent.stack.commands import register as register_stack
 
 app = typer.Typer(
@@ -11,9 +15,10 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
-register_client(app)
-register_stack(app)
-register_ops(app)
+local_stack = typer.Typer()
+register_stack(local_stack)
+for commands in (client_commands.app, local_stack, train.app, dataset.app, model.app, stack.app):
+    app.add_typer(commands)
 
 
 def main() -> None:

@@ -47,7 +47,8 @@ class ServedModel:
             return self.handlers.output_fn(prediction, accept)
 
 
-def _model_folder(path: Path, scratch: Path) -> Path:
+def model_folder(path: Path, scratch: Path) -> Path:
+    """The model folder ``path``, or ``scratch`` with the model.tar.gz ``path`` unpacked in it."""
     if path.is_dir():
         return path
     if not tarfile.is_tarfile(path):
@@ -75,7 +76,7 @@ def endpoint_handlers() -> ModuleType:
 def load_served_model(path: str | Path, scratch: Path) -> ServedModel:
     """Load a model folder or model.tar.gz (unpacked into ``scratch``) with the endpoint's code."""
     handlers = endpoint_handlers()
-    folder = _model_folder(Path(path), scratch)
+    folder = model_folder(Path(path), scratch)
     return ServedModel(handlers, handlers.model_fn(str(folder)), threading.Lock())
 
 

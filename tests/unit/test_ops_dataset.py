@@ -17,7 +17,8 @@ from moto import mock_aws
 from typer.testing import CliRunner
 
 from vs_model.meld import CLIP_FOLDERS, CSV_NAMES, MELD_COLUMNS
-from vsent.ops import commands, meld_release
+from vsent.cli import app as vsent_app
+from vsent.ops import aws, meld_release
 
 
 def _write_clip(path: Path) -> None:
@@ -73,9 +74,7 @@ def release(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def cli() -> typer.Typer:
-    app = typer.Typer()
-    commands.register(app)
-    return app
+    return vsent_app
 
 
 def test_check_reports_missing_and_unreadable_clips(release: Path) -> None:
@@ -111,7 +110,7 @@ def test_missing_split_folder_stops_before_upload(release: Path, cli: typer.Type
         cli, ["dataset", "upload", str(release), "--bucket", "b", "--dry-run"]
     )
 
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert "no clip folder dev_splits_complete/" in result.output
     assert "nothing uploaded" in result.output
 
@@ -159,7 +158,7 @@ def test_resumed_upload_sends_only_what_is_missing(
     session.events.register(
         "before-parameter-build.s3.PutObject", lambda params, **_: sent.append(params["Key"])
     )
-    monkeypatch.setattr(commands, "client", lambda region, service: session.client(service))
+    monkeypatch.setattr(aws, "client", lambda region, service: session.client(service))
 
     result = CliRunner().invoke(cli, ["dataset", "upload", str(release), "--bucket", "data"])
 

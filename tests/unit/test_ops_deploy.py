@@ -12,7 +12,8 @@ import typer
 from botocore.stub import Stubber
 from typer.testing import CliRunner
 
-from vsent.ops import commands, costs, deploy
+from vsent.cli import app as vsent_app
+from vsent.ops import aws, costs, deploy
 
 MODEL = "s3://ops-bucket/models/vsent-train-20240601-120000/model.tar.gz"
 SAM_PYTHON = deploy.REPO_ROOT / ".venv-sam" / "bin" / "python"
@@ -20,9 +21,7 @@ SAM_PYTHON = deploy.REPO_ROOT / ".venv-sam" / "bin" / "python"
 
 @pytest.fixture
 def cli() -> typer.Typer:
-    app = typer.Typer()
-    commands.register(app)
-    return app
+    return vsent_app
 
 
 def _commands(cli: typer.Typer, args: list[str]) -> list[list[str]]:
@@ -59,7 +58,7 @@ def test_deploy_builds_first_when_asked() -> None:
 
 def test_deploy_refuses_a_url_that_is_not_s3(cli: typer.Typer) -> None:
     result = CliRunner().invoke(cli, ["model", "deploy", "https://x/model.tar.gz", "--dry-run"])
-    assert result.exit_code == 2 and "not an S3 URI" in result.output
+    assert result.exit_code == 1 and "not an S3 URI" in result.output
 
 
 @pytest.mark.skipif(not SAM_PYTHON.is_file(), reason="needs .venv-sam (make setup)")
@@ -214,9 +213,8 @@ def test_costs_of_a_running_endpoint_and_a_training_job(monkeypatch: pytest.Monk
         "list_processing_jobs", {"ProcessingJobSummaries": []}, {"StatusEquals": "InProgress"}
     )
     clients = {"cloudformation": cfn, "sagemaker": sm, "application-autoscaling": autoscaling}
-    monkeypatch.setattr(commands, "client", lambda region, service: clients[service])
-    app = typer.Typer()
-    commands.register(app)
+    monkeypatch.setattr(aws, "client", lambda region, service: clients[service])
+    app = vsent_app
 
     with cfn_stub, sm_stub, as_stub:
         result = CliRunner().invoke(app, ["stack", "costs", "--stack-name", "vs", "--json"])

@@ -16,7 +16,8 @@ from moto import mock_aws
 from typer.testing import CliRunner
 
 from vs_model.metric_lines import METRIC_DEFINITIONS
-from vsent.ops import cache_entry, commands, images, job_watch
+from vsent.cli import app as vsent_app
+from vsent.ops import aws, cache_entry, hyperparameters, images, job_watch
 from vsent.ops.sourcedir import MODEL_DIR, build_sourcedir
 
 ROLE = "arn:aws:iam::123456789012:role/vsent-sagemaker"
@@ -27,9 +28,7 @@ CACHE_JOB = "vsent-cache-20240601-120000"
 @pytest.fixture
 def cli(monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
     monkeypatch.setattr(images, "job_name", lambda kind: f"vsent-{kind}-20240601-120000")
-    app = typer.Typer()
-    commands.register(app)
-    return app
+    return vsent_app
 
 
 def _dry_run(cli: typer.Typer, args: list[str]) -> dict[str, Any]:
@@ -52,8 +51,8 @@ def test_training_request(cli: typer.Typer) -> None:
             "--lr-text",
             "2e-5",
             "--freeze-text",
-            "-H",
-            "amp=bf16",
+            "--amp",
+            "bf16",
             "--tag",
             "owner=ops",
         ],
@@ -154,13 +153,13 @@ def test_spot_wait_shorter_than_runtime_is_refused(cli: typer.Typer) -> None:
             "--dry-run",
         ],
     )
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert "max wait (3600 s) must be at least the max runtime (7200 s)" in result.output
 
 
 def test_dry_run_without_role_says_what_to_pass(cli: typer.Typer) -> None:
     result = CliRunner().invoke(cli, ["train", "--bucket", "ops-bucket", "--dry-run"], env={})
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert "pass --role" in result.output
 
 
@@ -214,7 +213,7 @@ def test_train_sends_the_dry_run_request_and_prints_the_artifact(
     session = boto3.Session(region_name="us-east-1")
     clients = _clients(session)
     clients["s3"].create_bucket(Bucket="ops-bucket")
-    monkeypatch.setattr(commands, "client", lambda region, service: clients[service])
+    monkeypatch.setattr(aws, "client", lambda region, service: clients[service])
     monkeypatch.setattr(job_watch.time, "sleep", lambda _: None)
     artifact = f"s3://ops-bucket/training/output/{JOB}/output/model.tar.gz"
     with Stubber(clients["sagemaker"]) as sm, Stubber(clients["logs"]) as logs:
@@ -285,7 +284,7 @@ def test_cache_job_sends_the_dry_run_request(
     request = _dry_run(cli, args)["CreateProcessingJob"]
     clients = _clients(boto3.Session(region_name="us-east-1"))
     clients["s3"].create_bucket(Bucket="ops-bucket")
-    monkeypatch.setattr(commands, "client", lambda region, service: clients[service])
+    monkeypatch.setattr(aws, "client", lambda region, service: clients[service])
     with Stubber(clients["sagemaker"]) as sm:
         sm.add_response("create_processing_job", {"ProcessingJobArn": "arn:p"}, request)
         result = CliRunner().invoke(cli, args)
@@ -329,3 +328,72 @@ def test_cache_entry_parts_and_release_links(tmp_path: Path) -> None:
     assert (release / "dev_sent_emo.csv").read_text() == "x"
     assert (release / "dev_splits_complete").is_dir()
     assert (release / "train_splits").is_dir()  # a split this instance got no clips of
+
+
+def test_hyperparameters_pass_through_as_train_py_reads_them() -> None:
+    values = hyperparameters.parse_hyperparameters(
+        ["--preset", "tiny", "--batch-size", "4", "--text-pooling=mean", "--decode-every-epoch"]
+    )
+    assert values == {
+        "preset": "tiny",
+        "batch-size": 4,
+        "text-pooling": "mean",
+        "decode-every-epoch": True,
+    }
+    assert "--lr-head" in hyperparameters.hyperparameter_names()
+    assert "--model-dir" not in hyperparameters.hyperparameter_names()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--epochs", "many"], "invalid int value: 'many'"),
+        (["--amp", "fp8"], "invalid choice: 'fp8'"),
+        (["--learning-rate", "1"], "neither vsent train nor train.py takes --learning-rate 1"),
+        (["--model-dir", "/tmp/m"], "--model-dir: SageMaker sets train.py's folders"),
+    ],
+)
+def test_train_refuses_what_train_py_would(cli: typer.Typer, args: list[str], message: str) -> None:
+    result = CliRunner().invoke(cli, ["train", "--bucket", "b", "--role", ROLE, *args, "--dry-run"])
+    assert result.exit_code == 1
+    assert message in result.output
+
+
+def test_a_bad_tag_is_a_usage_error(cli: typer.Typer) -> None:
+    result = CliRunner().invoke(cli, ["dataset", "cache", "--tag", "owner", "--dry-run"])
+    assert result.exit_code == 2
+    assert "'owner' is not KEY=VALUE" in result.output
+
+
+def test_log_lines_of_several_hosts_come_in_time_order_once() -> None:
+    logs = boto3.Session(region_name="us-east-1").client("logs")
+    streams = {"logStreams": [{"logStreamName": f"j/algo-{i}-1"} for i in (2, 1)]}
+    first = [{"timestamp": 5, "message": "a1"}, {"timestamp": 9, "message": "a2"}]
+    with Stubber(logs) as stub:
+        stub.add_response("describe_log_streams", streams)
+        stub.add_response("get_log_events", {"events": first, "nextForwardToken": "f/1"})
+        stub.add_response(
+            "get_log_events",
+            {"events": [{"timestamp": 7, "message": "b1\n"}], "nextForwardToken": "f/2"},
+        )
+        stub.add_response("get_log_events", {"events": [], "nextForwardToken": "f/1"})
+        stub.add_response("get_log_events", {"events": [], "nextForwardToken": "f/2"})
+        tail = job_watch.LogTail(logs, "/aws/sagemaker/TrainingJobs", "j")
+        assert tail.new_lines() == ["[algo-1-1] a1", "[algo-2-1] b1", "[algo-1-1] a2"]
+        # The next read starts at each stream's last timestamp and skips what was shown.
+        stub.add_response("describe_log_streams", streams)
+        again = {"events": [first[1], {"timestamp": 9, "message": "a3"}], "nextForwardToken": "x"}
+        stub.add_response(
+            "get_log_events",
+            again,
+            {
+                "logGroupName": "/aws/sagemaker/TrainingJobs",
+                "logStreamName": "j/algo-1-1",
+                "startTime": 9,
+                "startFromHead": True,
+            },
+        )
+        stub.add_response("get_log_events", {"events": [], "nextForwardToken": "f/2"})
+        stub.add_response("get_log_events", {"events": [], "nextForwardToken": "x"})
+        assert tail.new_lines() == ["[algo-1-1] a3"]
+        stub.assert_no_pending_responses()

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from vsent.client.upload import MultipartBody
 
@@ -32,6 +34,24 @@ def video_content_type(path: Path) -> str:
     return guessed if guessed and guessed.startswith("video/") else "video/mp4"
 
 
+def api_retry(retries: int = 5, backoff_s: float = 0.5) -> Retry:
+    """Retry throttling and gateway errors with exponential backoff (at most 8 s apart, or what
+    Retry-After asks). Every method is retried: a repeated POST /uploads at worst leaves an
+    unused upload behind, which expires with the job table's TTL."""
+    return Retry(
+        status=retries,
+        # Only answers are retried: an API that does not answer fails at once, not after backoff.
+        connect=0,
+        read=0,
+        backoff_factor=backoff_s,
+        backoff_max=8,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=None,
+        # The last answer comes back as it is, so its JSON error body reaches ApiError.
+        raise_on_status=False,
+    )
+
+
 class ApiClient:
     """Calls the API with the key in `x-api-key`, retrying throttling and gateway errors."""
 
@@ -40,25 +60,21 @@ class ApiClient:
         api_url: str,
         api_key: str,
         session: requests.Session | None = None,
-        retries: int = 5,
+        retry: Retry | None = None,
         timeout_s: float = 30,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self._session = session or requests.Session()
         self._session.headers["x-api-key"] = api_key
-        self._retries = retries
+        adapter = HTTPAdapter(max_retries=retry or api_retry())
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
         self._timeout_s = timeout_s
 
     def _request(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        delay = 0.5
-        for attempt in range(self._retries + 1):
-            response = self._session.request(
-                method, f"{self.api_url}{path}", timeout=self._timeout_s, **kwargs
-            )
-            if response.status_code not in RETRY_STATUSES or attempt == self._retries:
-                break
-            time.sleep(delay)
-            delay = min(delay * 2, 8)
+        response = self._session.request(
+            method, f"{self.api_url}{path}", timeout=self._timeout_s, **kwargs
+        )
         if response.status_code >= 400:
             raise _error_of(response)
         return response

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import json
-import tarfile
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,41 +12,28 @@ from rich.console import Console
 from tqdm import tqdm
 
 from vsent.client.api import ApiClient, ApiError, upload_presigned_post, video_content_type
-from vsent.client.options import Connection, with_connection
+from vsent.client.options import ApiKey, ApiUrl, Connection, Region, StackName
 from vsent.client.plot import plot_timeline
 from vsent.client.render import result_table, status_text
 from vsent.client.settings import ClientSettings, SettingsError
+from vsent.errors import JOB_FAILED, JOB_UNFINISHED, fail, reported
 
 console = Console()
-errors = Console(stderr=True)
+app = typer.Typer()
 
 AsJson = Annotated[bool, typer.Option("--json", help="print JSON instead of a table")]
 JobId = Annotated[str, typer.Argument(help="job id (from `vsent submit`)")]
 
 
-def _fail(message: str) -> typer.Exit:
-    errors.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(1)
-
-
-@contextmanager
-def _reported(*failures: type[Exception]) -> Iterator[None]:
-    """End the command with the message of any of ``failures`` (exit code 1)."""
-    try:
-        yield
-    except failures as exc:
-        raise _fail(str(exc)) from exc
-
-
 def _client(connection: Connection) -> tuple[ApiClient, ClientSettings]:
-    with _reported(SettingsError):
+    with reported(SettingsError):
         settings = connection.settings()
     return ApiClient(settings.api_url, settings.api_key), settings
 
 
 def _job(connection: Connection, job_id: str) -> tuple[ApiClient, dict[str, Any]]:
     client, _ = _client(connection)
-    with _reported(ApiError):
+    with reported(ApiError):
         return client, client.get_job(job_id)
 
 
@@ -90,7 +74,7 @@ def _print_change(job: dict[str, Any]) -> None:
 def _show_outcome(client: ApiClient, job: dict[str, Any], as_json: bool) -> None:
     show_result(client, job, as_json)
     if job["status"] == "FAILED":
-        raise typer.Exit(2)
+        raise typer.Exit(JOB_FAILED)
 
 
 def show_result(client: ApiClient, job: dict[str, Any], as_json: bool) -> dict[str, Any] | None:
@@ -105,118 +89,134 @@ def show_result(client: ApiClient, job: dict[str, Any], as_json: bool) -> dict[s
     return result
 
 
-def register(app: typer.Typer) -> None:
-    """Add the client commands to the `vsent` app."""
-
-    @app.command()
-    @with_connection
-    def submit(
-        connection: Connection,
-        video: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
-        transcript: Annotated[
-            Path | None,
-            typer.Option(exists=True, dir_okay=False, help="sidecar transcript (.srt/.vtt/.json)"),
-        ] = None,
-        wait: Annotated[bool, typer.Option("--wait", help="wait for the result")] = False,
-        as_json: AsJson = False,
-    ) -> None:
-        """Upload a video (presigned POST) and print its job id."""
-        client, settings = _client(connection)
-        with _reported(ApiError):
-            created = submit_video(client, video, transcript)
-        console.print(f"job [bold]{created['job_id']}[/] ({settings.source})")
-        if wait:
-            job = client.wait(created["job_id"], on_change=_print_change)
-            _show_outcome(client, job, as_json)
-
-    @app.command()
-    @with_connection
-    def status(connection: Connection, job_id: JobId, as_json: AsJson = False) -> None:
-        """Print a job's state (and its failure reason)."""
-        _, job = _job(connection, job_id)
-        if as_json:
-            console.print_json(json.dumps({k: v for k, v in job.items() if k != "result"}))
-        else:
-            console.print(status_text(job))
-
-    @app.command("wait")
-    @with_connection
-    def wait_command(
-        connection: Connection,
-        job_id: JobId,
-        timeout: Annotated[float, typer.Option(help="seconds before giving up")] = 1800,
-        as_json: AsJson = False,
-    ) -> None:
-        """Poll a job with backoff, printing each change of state, then its result."""
-        client, _ = _client(connection)
-        with _reported(ApiError, TimeoutError):
-            job = client.wait(job_id, on_change=_print_change, timeout_s=timeout)
+@app.command()
+def submit(
+    video: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    transcript: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="sidecar transcript (.srt/.vtt/.json)"),
+    ] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="wait for the result")] = False,
+    as_json: AsJson = False,
+    api_url: ApiUrl = None,
+    api_key: ApiKey = None,
+    stack_name: StackName = None,
+    region: Region = None,
+) -> None:
+    """Upload a video (presigned POST) and print its job id."""
+    client, settings = _client(Connection(api_url, api_key, stack_name, region))
+    with reported(ApiError):
+        created = submit_video(client, video, transcript)
+    console.print(f"job [bold]{created['job_id']}[/] ({settings.source})")
+    if wait:
+        job = client.wait(created["job_id"], on_change=_print_change)
         _show_outcome(client, job, as_json)
 
-    @app.command()
-    @with_connection
-    def result(connection: Connection, job_id: JobId, as_json: AsJson = False) -> None:
-        """Print a finished job's utterances as a table (or the result document as JSON)."""
-        client, job = _job(connection, job_id)
-        if job["status"] != "COMPLETED":
-            console.print(status_text(job))
-            raise typer.Exit(2 if job["status"] == "FAILED" else 3)
-        show_result(client, job, as_json)
 
-    @app.command()
-    @with_connection
-    def plot(
-        connection: Connection,
-        job_id: JobId,
-        out: Annotated[Path | None, typer.Option("--out", "-o", help="PNG to write")] = None,
-    ) -> None:
-        """Write a timeline PNG of emotion and sentiment per utterance."""
-        client, job = _job(connection, job_id)
-        document = client.result(job)
-        if document is None:
-            raise _fail(f"job {job_id} is {job['status']}; there is no result to plot")
-        path = plot_timeline(document, out or Path(f"{job_id}.png"))
-        console.print(f"wrote {path}")
+@app.command()
+def status(
+    job_id: JobId,
+    as_json: AsJson = False,
+    api_url: ApiUrl = None,
+    api_key: ApiKey = None,
+    stack_name: StackName = None,
+    region: Region = None,
+) -> None:
+    """Print a job's state (and its failure reason)."""
+    _, job = _job(Connection(api_url, api_key, stack_name, region), job_id)
+    if as_json:
+        console.print_json(json.dumps({k: v for k, v in job.items() if k != "result"}))
+    else:
+        console.print(status_text(job))
 
-    @app.command()
-    def analyze(
-        video: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
-        model: Annotated[
-            Path | None,
-            typer.Option(help="model folder or model.tar.gz (default: the demo model)"),
-        ] = None,
-        transcript: Annotated[
-            Path | None,
-            typer.Option(exists=True, dir_okay=False, help="transcript (default: a sidecar)"),
-        ] = None,
-        out: Annotated[
-            Path | None, typer.Option("--plot", help="also write a timeline PNG")
-        ] = None,
-        as_json: AsJson = False,
-    ) -> None:
-        """Run the model on a video in this process: no stack, no upload."""
-        from vs_model.predictor import InvalidInput, Predictor
-        from vs_model.transcripts import TranscriptError, find_sidecar, load_transcript
-        from vsent.stack.demo_model import ensure_demo_model
 
-        with tempfile.TemporaryDirectory(prefix="vsent-analyze-") as scratch:
-            if model is None:
-                with console.status("preparing the demo model (trained once, then cached)"):
-                    folder = ensure_demo_model()
-            elif model.is_dir():
-                folder = model
-            else:
-                with tarfile.open(model, "r:*") as archive:
-                    archive.extractall(scratch, filter="data")
-                folder = Path(scratch)
-            sidecar = transcript or find_sidecar(video)
-            with _reported(InvalidInput, TranscriptError):
-                cues = load_transcript(sidecar) if sidecar else None
-                with console.status(f"analysing {video.name}"):
-                    document = Predictor(folder).predict(video, cues).to_dict()
-        if as_json:
-            console.print_json(json.dumps(document))
+@app.command("wait")
+def wait_command(
+    job_id: JobId,
+    timeout: Annotated[float, typer.Option(help="seconds before giving up")] = 1800,
+    as_json: AsJson = False,
+    api_url: ApiUrl = None,
+    api_key: ApiKey = None,
+    stack_name: StackName = None,
+    region: Region = None,
+) -> None:
+    """Poll a job with backoff, printing each change of state, then its result."""
+    client, _ = _client(Connection(api_url, api_key, stack_name, region))
+    with reported(ApiError, TimeoutError):
+        job = client.wait(job_id, on_change=_print_change, timeout_s=timeout)
+    _show_outcome(client, job, as_json)
+
+
+@app.command()
+def result(
+    job_id: JobId,
+    as_json: AsJson = False,
+    api_url: ApiUrl = None,
+    api_key: ApiKey = None,
+    stack_name: StackName = None,
+    region: Region = None,
+) -> None:
+    """Print a finished job's utterances as a table (or the result document as JSON)."""
+    client, job = _job(Connection(api_url, api_key, stack_name, region), job_id)
+    if job["status"] != "COMPLETED":
+        console.print(status_text(job))
+        raise typer.Exit(JOB_FAILED if job["status"] == "FAILED" else JOB_UNFINISHED)
+    show_result(client, job, as_json)
+
+
+@app.command()
+def plot(
+    job_id: JobId,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="PNG to write")] = None,
+    api_url: ApiUrl = None,
+    api_key: ApiKey = None,
+    stack_name: StackName = None,
+    region: Region = None,
+) -> None:
+    """Write a timeline PNG of emotion and sentiment per utterance."""
+    client, job = _job(Connection(api_url, api_key, stack_name, region), job_id)
+    document = client.result(job)
+    if document is None:
+        raise fail(f"job {job_id} is {job['status']}; there is no result to plot")
+    path = plot_timeline(document, out or Path(f"{job_id}.png"))
+    console.print(f"wrote {path}")
+
+
+@app.command()
+def analyze(
+    video: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    model: Annotated[
+        Path | None,
+        typer.Option(help="model folder or model.tar.gz (default: the demo model)"),
+    ] = None,
+    transcript: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="transcript (default: a sidecar)"),
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--plot", help="also write a timeline PNG")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Run the model on a video in this process: no stack, no upload."""
+    from vs_model.predictor import InvalidInput, Predictor
+    from vs_model.serving import model_folder
+    from vs_model.transcripts import TranscriptError, find_sidecar, load_transcript
+    from vsent.stack.demo_model import ensure_demo_model
+
+    with tempfile.TemporaryDirectory(prefix="vsent-analyze-") as scratch:
+        if model is None:
+            with console.status("preparing the demo model (trained once, then cached)"):
+                folder = ensure_demo_model()
         else:
-            console.print(result_table(document))
-        if out:
-            console.print(f"wrote {plot_timeline(document, out)}")
+            with reported(ValueError):
+                folder = model_folder(model, Path(scratch))
+        sidecar = transcript or find_sidecar(video)
+        with reported(InvalidInput, TranscriptError):
+            cues = load_transcript(sidecar) if sidecar else None
+            with console.status(f"analysing {video.name}"):
+                document = Predictor(folder).predict(video, cues).to_dict()
+    if as_json:
+        console.print_json(json.dumps(document))
+    else:
+        console.print(result_table(document))
+    if out:
+        console.print(f"wrote {plot_timeline(document, out)}")

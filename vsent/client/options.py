@@ -1,15 +1,17 @@
-"""The client commands' connection options: where the API is and how to reach it."""
+"""The client commands' connection options: where the API is and how to reach it.
+
+Each command takes the four aliases as its last parameters and builds a :class:`Connection` from
+them in its body.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
 import typer
 
 from vsent.client.settings import ClientSettings, resolve
-from vsent.option_groups import option_group
 
 ApiUrl = Annotated[
     str | None,
@@ -29,17 +31,11 @@ Region = Annotated[str | None, typer.Option("--region", help="AWS region (env AW
 class Connection:
     """Where the API is, as given on the command line (the environment fills the gaps later)."""
 
-    api_url: ApiUrl = None
-    api_key: ApiKey = None
-    stack_name: StackName = None
-    region: Region = None
+    api_url: str | None = None
+    api_key: str | None = None
+    stack_name: str | None = None
+    region: str | None = None
 
     def settings(self) -> ClientSettings:
         """The API URL and key from these options, the environment, a stack or `vsent up`."""
         return resolve(self.api_url, self.api_key, self.stack_name, self.region)
-
-
-def with_connection(command: Callable[..., None]) -> Callable[..., None]:
-    """Give a client command the --api-url, --api-key, --stack-name and --region options, after
-    its own; it receives them in its ``Connection`` parameter."""
-    return option_group(Connection)(command)

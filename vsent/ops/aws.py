@@ -8,6 +8,8 @@ from typing import Any
 
 import boto3
 
+from vs_common.keys import InvalidKey, parse_s3_uri
+
 
 class OpsError(RuntimeError):
     """A failure the operator can act on; the command prints its message and exits non-zero."""
@@ -33,10 +35,10 @@ class S3Uri:
     @classmethod
     def parse(cls, uri: str) -> S3Uri:
         """Split an ``s3://bucket/key`` string; raises :class:`OpsError` for anything else."""
-        if not uri.startswith("s3://") or not uri[5:].split("/", 1)[0]:
-            raise OpsError(f"not an S3 URI: {uri!r} (expected s3://bucket/key)")
-        bucket, _, key = uri[5:].partition("/")
-        return cls(bucket, key)
+        try:
+            return cls(*parse_s3_uri(uri))
+        except InvalidKey as error:
+            raise OpsError(f"{error} (expected s3://bucket/key)") from error
 
     def __str__(self) -> str:
         return f"s3://{self.bucket}/{self.key}"

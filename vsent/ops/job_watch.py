@@ -1,4 +1,10 @@
-"""Follow a SageMaker training or processing job: status changes and its CloudWatch log lines."""
+"""Follow a SageMaker training or processing job: status changes and its CloudWatch log lines.
+
+The log lines come from the SageMaker SDK's reader (``sagemaker.core.logs.multi_stream_iter``),
+which interleaves the streams of every instance by timestamp. The SDK's own waits
+(``TrainingJob.wait(logs=True)``) are not used: they read logs through a process-wide client in
+the default region, ignoring ``--region``, and draw a transient rich panel instead of lines.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +18,10 @@ TERMINAL = {"Completed", "Failed", "Stopped"}
 
 @dataclass(frozen=True)
 class JobKind:
-    """How to describe one kind of job and where its logs go."""
+    """How to create and describe one kind of job and where its logs go."""
 
     name: str
+    create: str
     log_group: str
     status_key: str
     describe: Callable[[Any, str], dict[str, Any]]
@@ -22,12 +29,14 @@ class JobKind:
 
 TRAINING = JobKind(
     "training",
+    "CreateTrainingJob",
     "/aws/sagemaker/TrainingJobs",
     "TrainingJobStatus",
     lambda sm, name: sm.describe_training_job(TrainingJobName=name),
 )
 PROCESSING = JobKind(
     "processing",
+    "CreateProcessingJob",
     "/aws/sagemaker/ProcessingJobs",
     "ProcessingJobStatus",
     lambda sm, name: sm.describe_processing_job(ProcessingJobName=name),
@@ -41,35 +50,31 @@ class LogTail:
     logs: Any
     group: str
     prefix: str
-    tokens: dict[str, str] = field(default_factory=dict)
+    positions: dict[str, Any] = field(default_factory=dict)
 
     def new_lines(self) -> list[str]:
-        """Lines written since the last call, stream by stream, each prefixed with its host."""
+        """Lines written since the last call, in time order, each prefixed with its host."""
+        from sagemaker.core.logs import Position, multi_stream_iter
+
         try:
-            streams = self.logs.describe_log_streams(
-                logGroupName=self.group, logStreamNamePrefix=self.prefix
+            found = self.logs.describe_log_streams(
+                logGroupName=self.group, logStreamNamePrefix=self.prefix + "/"
             )["logStreams"]
         except self.logs.exceptions.ResourceNotFoundException:
             return []  # the group appears with the first line the job writes
+        streams = sorted(s["logStreamName"] for s in found)
+        for stream in streams:
+            self.positions.setdefault(stream, Position(timestamp=0, skip=0))
         lines: list[str] = []
-        for stream in sorted(s["logStreamName"] for s in streams):
-            lines += self._read_stream(stream)
+        for index, event in multi_stream_iter(self.logs, self.group, streams, self.positions):
+            stream = streams[index]
+            host = stream.removeprefix(self.prefix + "/").split("/")[0]
+            lines.append(f"[{host}] {event['message'].rstrip()}")
+            # Reading resumes at the last timestamp, skipping the events of it already shown.
+            last = self.positions[stream]
+            skip = last.skip + 1 if event["timestamp"] == last.timestamp else 1
+            self.positions[stream] = Position(timestamp=event["timestamp"], skip=skip)
         return lines
-
-    def _read_stream(self, stream: str) -> list[str]:
-        host = stream.removeprefix(self.prefix + "/").split("/")[0]
-        lines: list[str] = []
-        while True:
-            request = {"logGroupName": self.group, "logStreamName": stream, "startFromHead": True}
-            if stream in self.tokens:
-                request["nextToken"] = self.tokens[stream]
-            page = self.logs.get_log_events(**request)
-            lines += [f"[{host}] {event['message'].rstrip()}" for event in page["events"]]
-            # The forward token repeats once a stream has no newer events.
-            unchanged = page.get("nextForwardToken") == self.tokens.get(stream)
-            self.tokens[stream] = page.get("nextForwardToken", self.tokens.get(stream, ""))
-            if unchanged or not page["events"]:
-                return lines
 
 
 def follow(

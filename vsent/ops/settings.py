@@ -1,11 +1,13 @@
 """The settings every ops command shares, as typer options with their environment fallbacks.
 
-This is the one place that names the environment variables the ops commands read.
+This is the one place that names the environment variables the ops commands read. Commands take
+these aliases as parameters and build :class:`vsent.ops.commands.common.StackTarget` or
+:class:`~vsent.ops.commands.common.JobLaunch` from them in their body.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 import typer
 
@@ -16,6 +18,24 @@ CACHE_PREFIX = "datasets/meld-cache/"
 TRAINING_PREFIX = "training/"
 MODELS_PREFIX = "models/"
 PROJECT_TAG = {"project": "video-sentiment"}
+# The stack output that names the bucket (template.yaml's Outputs).
+BUCKET_OUTPUT = "UploadsBucketName"
+
+
+class Tag(NamedTuple):
+    """One ``--tag KEY=VALUE``."""
+
+    key: str
+    value: str
+
+
+def parse_tag(text: str) -> Tag:
+    """``KEY=VALUE`` as a :class:`Tag`; anything else is a usage error."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise typer.BadParameter(f"{text!r} is not KEY=VALUE")
+    return Tag(key, value)
+
 
 Region = Annotated[
     str,
@@ -35,7 +55,7 @@ Bucket = Annotated[
     typer.Option(
         "--bucket",
         envvar="VSENT_BUCKET",
-        help="S3 bucket of the stack (default: the stack's BucketName output).",
+        help=f"S3 bucket of the stack (default: the stack's {BUCKET_OUTPUT} output).",
     ),
 ]
 RoleArn = Annotated[
@@ -43,10 +63,21 @@ RoleArn = Annotated[
     typer.Option(
         "--role",
         envvar="VSENT_SAGEMAKER_ROLE",
-        help="IAM role SageMaker jobs run as (default: the stack's SageMaker role output).",
+        help="IAM role SageMaker jobs run as (required; the stack does not create one: see the "
+        "README's runbook).",
     ),
 ]
+Tags = Annotated[
+    list[Tag],
+    typer.Option(
+        "--tag", parser=parse_tag, metavar="KEY=VALUE", help="Extra tag KEY=VALUE (repeatable)."
+    ),
+]
+Wait = Annotated[bool, typer.Option(help="Follow the job's status and logs.")]
 DryRun = Annotated[
     bool,
     typer.Option("--dry-run", help="Print the request as JSON and change nothing (no AWS calls)."),
+]
+SamBuild = Annotated[
+    bool | None, typer.Option(help="Run `sam build` first (default: when never built).")
 ]

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import requests
 
+from vs_common.keys import parse_s3_uri
 from vsent.stack.spec import ACCOUNT_ID, EndpointSpec
 
 log = logging.getLogger(__name__)
@@ -49,13 +49,6 @@ class Invocation:
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def _split_s3(uri: str) -> tuple[str, str]:
-    parsed = urlparse(uri)
-    if parsed.scheme != "s3" or not parsed.netloc:
-        raise ValueError(f"not an S3 URI: {uri!r}")
-    return parsed.netloc, parsed.path.lstrip("/")
 
 
 def _join(prefix: str, name: str) -> str:
@@ -164,7 +157,7 @@ class AsyncEndpoint:
             self._ledger.append("processed", inference_id=invocation.inference_id, status=None)
             return
         if response.ok:
-            bucket, key = _split_s3(invocation.output_location)
+            bucket, key = parse_s3_uri(invocation.output_location)
             content_type = response.headers.get("Content-Type", "application/json")
             self._s3.put_object(
                 Bucket=bucket, Key=key, Body=response.content, ContentType=content_type
@@ -188,11 +181,11 @@ class AsyncEndpoint:
     def _input(self, invocation: Invocation) -> bytes:
         if invocation.body is not None:
             return invocation.body
-        bucket, key = _split_s3(invocation.input_location or "")
+        bucket, key = parse_s3_uri(invocation.input_location or "")
         return self._s3.get_object(Bucket=bucket, Key=key)["Body"].read()
 
     def _fail(self, invocation: Invocation, reason: str, body: bytes) -> None:
-        bucket, key = _split_s3(invocation.failure_location)
+        bucket, key = parse_s3_uri(invocation.failure_location)
         self._s3.put_object(Bucket=bucket, Key=key, Body=body, ContentType="text/plain")
         self._notify(invocation, "Failed", {"failureLocation": invocation.failure_location}, reason)
 

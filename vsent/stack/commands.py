@@ -18,6 +18,7 @@ from vsent.client.commands import show_result, submit_video
 from vsent.client.plot import plot_timeline
 from vsent.client.render import status_text
 from vsent.client.settings import local_settings
+from vsent.errors import fail
 from vsent.stack.demo_model import DemoModelError, ensure_demo_model
 from vsent.stack.paths import default_state_dir
 from vsent.stack.process import StackProcess, StackStartError
@@ -25,7 +26,6 @@ from vsent.stack.sample import make_sample
 from vsent.stack.state import PID_FILE, StackInfo, process_alive
 
 console = Console()
-errors = Console(stderr=True)
 
 ModelOption = Annotated[
     Path | None,
@@ -43,11 +43,6 @@ StateDir = Annotated[
 ]
 
 
-def _fail(message: str) -> typer.Exit:
-    errors.print(f"[bold red]error:[/] {message}")
-    return typer.Exit(1)
-
-
 def _model_or_demo(model: Path | None, log: Path) -> Path:
     if model is not None:
         return model.resolve()
@@ -55,7 +50,7 @@ def _model_or_demo(model: Path | None, log: Path) -> Path:
         with console.status("training the demo model on synthetic data (first run only)…"):
             return ensure_demo_model(log)
     except DemoModelError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
 
 
 def _banner(info: StackInfo, log: Path) -> Panel:
@@ -110,13 +105,13 @@ def run_demo(model: Path, out_dir: Path) -> dict[str, Any]:
             console.print(f"job [bold]{created['job_id']}[/] submitted")
             job = client.wait(created["job_id"], on_change=_track, timeout_s=600)
         except (StackStartError, ApiError, TimeoutError) as exc:
-            raise _fail(f"{exc} (stack log: {stack.log_path})") from exc
+            raise fail(f"{exc} (stack log: {stack.log_path})") from exc
         finally:
             stack.stop()
             (out_dir / "stack.log").write_bytes(stack.log_path.read_bytes())
     document = show_result(client, job, as_json=False)
     if job["status"] != "COMPLETED" or document is None:
-        raise _fail(f"the demo job ended {job['status']}: {job.get('reason')}")
+        raise fail(f"the demo job ended {job['status']}: {job.get('reason')}")
     picture = plot_timeline(document, out_dir / "demo-timeline.png")
     console.print(f"timeline: {picture}\nlog of the stack: {out_dir / 'stack.log'}")
     return document
@@ -135,7 +130,7 @@ def register(app: typer.Typer) -> None:
         state = state_dir or default_state_dir()
         running = StackInfo.read(state)
         if running is not None:
-            raise _fail(f"a local stack is already running at {running.api_url}; `vsent down`")
+            raise fail(f"a local stack is already running at {running.api_url}; `vsent down`")
         state.mkdir(parents=True, exist_ok=True)
         stack = StackProcess(_model_or_demo(model, state / "demo-training.log"), state, port)
         pid_file = state / PID_FILE
@@ -146,9 +141,9 @@ def register(app: typer.Typer) -> None:
             pid_file.write_text(str(os.getpid()), encoding="utf-8")
             console.print(_banner(info, stack.log_path))
             stack.wait()
-            raise _fail(f"the local stack stopped by itself; see {stack.log_path}")
+            raise fail(f"the local stack stopped by itself; see {stack.log_path}")
         except StackStartError as exc:
-            raise _fail(str(exc)) from exc
+            raise fail(str(exc)) from exc
         except KeyboardInterrupt:
             console.print("stopping the local stack…")
         finally:
@@ -175,7 +170,7 @@ def register(app: typer.Typer) -> None:
             os.kill(pid, signal.SIGTERM)
         for pid in alive:
             if not _wait_for_exit(pid, 90):
-                raise _fail(f"process {pid} did not stop within 90 s")
+                raise fail(f"process {pid} did not stop within 90 s")
         pid_file.unlink(missing_ok=True)
         console.print("local stack stopped")
 
