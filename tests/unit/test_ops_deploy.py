@@ -10,6 +10,7 @@ import boto3
 import pytest
 import typer
 from botocore.stub import Stubber
+from ops_stubs import describe_training_job
 from typer.testing import CliRunner
 
 from vsent.cli import app as vsent_app
@@ -190,25 +191,7 @@ def test_costs_of_a_running_endpoint_and_a_training_job(monkeypatch: pytest.Monk
         },
         {"StatusEquals": "InProgress"},
     )
-    sm_stub.add_response(
-        "describe_training_job",
-        {
-            "TrainingJobName": "t1",
-            "TrainingJobArn": "arn:aws:sagemaker:us-east-1:1:training-job/t1",
-            "TrainingJobStatus": "InProgress",
-            "SecondaryStatus": "Training",
-            "ModelArtifacts": {"S3ModelArtifacts": ""},
-            "AlgorithmSpecification": {"TrainingInputMode": "File"},
-            "ResourceConfig": {
-                "InstanceType": "ml.g5.xlarge",
-                "InstanceCount": 1,
-                "VolumeSizeInGB": 100,
-            },
-            "StoppingCondition": {"MaxRuntimeInSeconds": 1},
-            "CreationTime": "2024-06-01T00:00:00Z",
-        },
-        {"TrainingJobName": "t1"},
-    )
+    describe_training_job(sm_stub, "t1", "InProgress", "Training")
     sm_stub.add_response(
         "list_processing_jobs", {"ProcessingJobSummaries": []}, {"StatusEquals": "InProgress"}
     )

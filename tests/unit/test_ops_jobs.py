@@ -13,6 +13,7 @@ import pytest
 import typer
 from botocore.stub import Stubber
 from moto import mock_aws
+from ops_stubs import describe_training_job
 from typer.testing import CliRunner
 
 from vs_model.metric_lines import METRIC_DEFINITIONS
@@ -218,7 +219,7 @@ def test_train_sends_the_dry_run_request_and_prints_the_artifact(
     artifact = f"s3://ops-bucket/training/output/{JOB}/output/model.tar.gz"
     with Stubber(clients["sagemaker"]) as sm, Stubber(clients["logs"]) as logs:
         sm.add_response("create_training_job", {"TrainingJobArn": "arn:x"}, request)
-        _describe(sm, "InProgress", "Training")
+        describe_training_job(sm, JOB, "InProgress", "Training")
         logs.add_response(
             "describe_log_streams", {"logStreams": [{"logStreamName": f"{JOB}/algo-1-1717243200"}]}
         )
@@ -230,7 +231,7 @@ def test_train_sends_the_dry_run_request_and_prints_the_artifact(
             },
         )
         logs.add_response("get_log_events", {"events": [], "nextForwardToken": "f/1"})
-        _describe(sm, "Completed", "Completed", artifact)
+        describe_training_job(sm, JOB, "Completed", "Completed", artifact)
         logs.add_response(
             "describe_log_streams", {"logStreams": [{"logStreamName": f"{JOB}/algo-1-1717243200"}]}
         )
@@ -251,29 +252,6 @@ def test_train_sends_the_dry_run_request_and_prints_the_artifact(
     with tarfile.open(fileobj=io.BytesIO(uploaded)) as tar:
         names = tar.getnames()
     assert {"train.py", "requirements.txt", "vs_model/metric_lines.py"} <= set(names)
-
-
-def _describe(stub: Stubber, status: str, secondary: str, artifact: str | None = None) -> None:
-    from datetime import UTC, datetime
-
-    response: dict[str, Any] = {
-        "TrainingJobName": JOB,
-        "TrainingJobArn": "arn:x",
-        "TrainingJobStatus": status,
-        "SecondaryStatus": secondary,
-        "ModelArtifacts": {"S3ModelArtifacts": artifact or ""},
-        "AlgorithmSpecification": {"TrainingInputMode": "File"},
-        "ResourceConfig": {
-            "InstanceType": "ml.g5.xlarge",
-            "InstanceCount": 1,
-            "VolumeSizeInGB": 100,
-        },
-        "StoppingCondition": {"MaxRuntimeInSeconds": 1},
-        "CreationTime": datetime(2024, 6, 1, tzinfo=UTC),
-    }
-    if status == "Completed":
-        response |= {"BillableTimeInSeconds": 600, "TrainingTimeInSeconds": 1800}
-    stub.add_response("describe_training_job", response, {"TrainingJobName": JOB})
 
 
 @mock_aws
