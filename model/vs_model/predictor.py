@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from vs_model import media
-from vs_model.asr import SpeechRecognizer
+from vs_model.asr import SpeechRecognizer, installed_whisper_base
 from vs_model.checkpoint import WEIGHTS_FILE, LoadedModel, load_model
 from vs_model.config import TINY_TEXT_MODEL, ModelConfig
 from vs_model.labels import EMOTIONS, SENTIMENTS
@@ -65,8 +65,9 @@ class PredictorSettings:
     @classmethod
     def from_env(cls, model_dir: str | Path) -> PredictorSettings:
         """Settings from ``VS_DEVICE``, ``VS_BATCH_SIZE``, ``MAX_VIDEO_SECONDS``, ``VS_ASR_MODEL``
-        (a Whisper folder, relative to the model folder or absolute; ``none`` turns ASR off; by
-        default the model folder's ``asr/`` when present) and ``VS_ASR_LANGUAGE``."""
+        (a Whisper base folder, relative to the model folder or absolute; ``none`` turns ASR off;
+        by default the model folder's ``asr/``, else the pip-installed Whisper base, when present)
+        and ``VS_ASR_LANGUAGE``."""
         env = os.environ
         device = env.get("VS_DEVICE", "").strip() or (
             "cuda" if torch.cuda.is_available() else "cpu"
@@ -79,7 +80,7 @@ class PredictorSettings:
             asr_model = Path(model_dir) / asr_setting
         else:
             bundled = Path(model_dir) / ASR_SUBFOLDER
-            asr_model = bundled if (bundled / "config.json").is_file() else None
+            asr_model = bundled if (bundled / "model.bin").is_file() else installed_whisper_base()
         return cls(
             device=device,
             batch_size=int(env.get("VS_BATCH_SIZE", "") or default_batch_size(device)),

@@ -54,7 +54,10 @@ def model_dir(tmp_path_factory, tiny_cfg, tiny_tokenizer) -> Path:
 
 @pytest.fixture(scope="module")
 def predictor(model_dir: Path) -> Predictor:
-    return inference.model_fn(str(model_dir))
+    # Without speech recognition, so raw videos take the voice-activity path (test_asr covers ASR).
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("VS_ASR_MODEL", "none")
+        return inference.model_fn(str(model_dir))
 
 
 @pytest.fixture(scope="module")
@@ -217,7 +220,7 @@ def test_limit_and_device_come_from_the_environment(model_dir, monkeypatch) -> N
     monkeypatch.setenv("MAX_VIDEO_SECONDS", "300")
     monkeypatch.setenv("VS_DEVICE", "cpu")
     monkeypatch.setenv("VS_BATCH_SIZE", "4")
-    monkeypatch.delenv("VS_ASR_MODEL", raising=False)
+    monkeypatch.setenv("VS_ASR_MODEL", "none")
     settings = PredictorSettings.from_env(model_dir)
     assert settings == PredictorSettings(device="cpu", batch_size=4, max_video_seconds=300.0)
 

@@ -6,10 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from vs_model.asr import write_random_whisper
+from vs_model.asr import WHISPER_BASE_FILES, installed_whisper_base
 from vs_model.checkpoint import save_model
 from vs_model.network import MultimodalSentimentModel
-from vs_model.packaging import FIXED_MTIME, build_package, main
+from vs_model.packaging import (
+    FIXED_MTIME,
+    PackagingError,
+    build_package,
+    main,
+    package_entries,
+    resolve_asr_model,
+)
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +34,7 @@ def sha256(path: Path) -> str:
 
 def test_layout_of_the_package(model_dir: Path, tmp_path: Path, repo_root: Path) -> None:
     out = tmp_path / "model.tar.gz"
-    build_package(model_dir, out)
+    build_package(model_dir, out, with_asr=False)
     with tarfile.open(out) as tar:
         members = {m.name: m for m in tar.getmembers()}
     names = set(members)
@@ -45,9 +52,14 @@ def test_layout_of_the_package(model_dir: Path, tmp_path: Path, repo_root: Path)
 
 def test_same_input_gives_the_same_bytes(model_dir: Path, tmp_path: Path) -> None:
     first, second = tmp_path / "a" / "model.tar.gz", tmp_path / "b" / "model.tar.gz"
-    digest = build_package(model_dir, first)
+    digest = build_package(model_dir, first, with_asr=False)
     (model_dir / "model.pt").touch()  # a newer mtime must not change the package
-    assert build_package(model_dir, second) == digest == sha256(first) == sha256(second)
+    assert (
+        build_package(model_dir, second, with_asr=False)
+        == digest
+        == sha256(first)
+        == sha256(second)
+    )
 
 
 def test_training_model_tar_gz_gives_the_same_package(model_dir: Path, tmp_path: Path) -> None:
@@ -56,24 +68,37 @@ def test_training_model_tar_gz_gives_the_same_package(model_dir: Path, tmp_path:
     with tarfile.open(training_output, "w:gz") as tar:
         for path in sorted(model_dir.rglob("*")):
             tar.add(path, arcname=path.relative_to(model_dir).as_posix(), recursive=False)
-    assert build_package(training_output, tmp_path / "x.tar.gz") == build_package(
-        model_dir, tmp_path / "y.tar.gz"
+    assert build_package(training_output, tmp_path / "x.tar.gz", with_asr=False) == build_package(
+        model_dir, tmp_path / "y.tar.gz", with_asr=False
     )
 
 
-def test_whisper_folder_ships_as_asr(model_dir: Path, tmp_path: Path) -> None:
-    whisper = write_random_whisper(tmp_path / "whisper")
-    out = tmp_path / "model.tar.gz"
-    build_package(model_dir, out, asr_model=whisper)
-    with tarfile.open(out) as tar:
-        assert "asr/config.json" in tar.getnames()
-        assert "asr/generation_config.json" in tar.getnames()
+def test_installed_whisper_base_ships_as_asr_by_default(model_dir: Path, tmp_path: Path) -> None:
+    whisper = installed_whisper_base()
+    assert whisper is not None
+    assert resolve_asr_model(None) == whisper
+    assert resolve_asr_model(None, with_asr=False) is None
+    entries = dict(package_entries(model_dir, asr_model=whisper))
+    assert {name for name in entries if name.startswith("asr/")} == {
+        f"asr/{name}" for name in WHISPER_BASE_FILES
+    }
+    assert entries["asr/model.bin"] == whisper / "model.bin"
+
+
+def test_a_whisper_folder_off_the_release_is_refused(model_dir: Path, tmp_path: Path) -> None:
+    whisper = tmp_path / "whisper"
+    whisper.mkdir()
+    for name in WHISPER_BASE_FILES:
+        (whisper / name).write_text("not the release")
+    with pytest.raises(PackagingError, match=r"model\.bin has 15 bytes, the release has 145217532"):
+        build_package(model_dir, tmp_path / "model.tar.gz", asr_model=whisper)
+    assert not (tmp_path / "model.tar.gz").exists()
 
 
 def test_command_line(model_dir: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "model.tar.gz"
-    main([str(model_dir), "--out", str(out)])
-    assert f"sha256 {sha256(out)}" in capsys.readouterr().out
+    main([str(model_dir), "--out", str(out), "--no-asr"])
+    assert f"sha256 {sha256(out)}  asr: none" in capsys.readouterr().out
     with pytest.raises(SystemExit) as stop:
         main([str(tmp_path / "nothing-here"), "--out", str(tmp_path / "bad.tar.gz")])
     assert stop.value.code == 2

@@ -23,7 +23,7 @@ def server(tmp_path_factory, tiny_cfg, tiny_tokenizer) -> Iterator[ModelServer]:
         root / "trained", MultimodalSentimentModel(tiny_cfg), tiny_tokenizer, tiny_cfg
     )
     package = root / "model.tar.gz"
-    build_package(trained, package)
+    build_package(trained, package)  # with the installed Whisper base under asr/, by default
     served = ModelServer(package, "127.0.0.1", 0)
     thread = threading.Thread(target=served.serve_forever, daemon=True)
     thread.start()
@@ -61,8 +61,9 @@ def test_invocation_returns_a_valid_result(
         (repo_root / "layers/common/vs_common/schemas/result.schema.json").read_text()
     )
     jsonschema.validate(result, schema)
-    assert result["segmentation"] == "vad"
+    assert result["segmentation"] == "asr"
     assert len(result["utterances"]) == len(speech_video.utterances)
+    assert "happy" in result["utterances"][0]["text"].lower()
 
 
 @pytest.mark.parametrize(

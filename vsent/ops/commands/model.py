@@ -31,8 +31,12 @@ def package(
         str | None, typer.Option(help="Model name in the key (default: the training job's).")
     ] = None,
     asr_model: Annotated[
-        Path | None, typer.Option(help="Whisper model folder to ship inside the package.")
+        Path | None,
+        typer.Option(help="Whisper base folder to ship inside (default: the pip-installed one)."),
     ] = None,
+    asr: Annotated[
+        bool, typer.Option("--asr/--no-asr", help="Ship Whisper base for 'asr' segmentation.")
+    ] = True,
     region: s.Region = s.DEFAULT_REGION,
     stack: s.StackName = s.DEFAULT_STACK,
     dry_run: s.DryRun = False,
@@ -53,7 +57,11 @@ def package(
         print_json(
             {
                 "download": str(artifact) if artifact else None,
-                "package": {"training_output": training_artifact, "asr_model": asr_model},
+                "package": {
+                    "training_output": training_artifact,
+                    "asr_model": asr_model if asr else None,
+                    "with_asr": asr,
+                },
                 "PutObject": {"Bucket": package_uri.bucket, "Key": package_uri.key},
             }
         )
@@ -68,7 +76,7 @@ def package(
             s3.download_file(artifact.bucket, artifact.key, str(source))
         out = Path(scratch) / "model.tar.gz"
         with reported(PackagingError, FileNotFoundError):
-            digest = build_package(source, out, asr_model)
+            digest = build_package(source, out, asr_model, asr)
         s3.upload_file(
             str(out),
             package_uri.bucket,
