@@ -1,11 +1,16 @@
-"""API: uploads and jobs for the caller's API key, behind API Gateway (REST, API keys).
+"""API: uploads, jobs and API keys of the calling user, behind API Gateway (REST).
 
+The authorizer has established the caller (a user by Cognito token or by one of their API keys)
+and passes it in `requestContext.authorizer`; the operator routes are AWS_IAM (SigV4) instead.
 Routes: POST /uploads, GET /jobs/{job_id}, GET /jobs (own jobs, newest first, or ?key= to find
-the job of an object), DELETE /jobs/{job_id}. Errors are JSON {"error": {"code", "message"}};
-another key's job answers 404 exactly as a missing one does.
+the job of an object), DELETE /jobs/{job_id}; POST /keys, GET /keys, DELETE /keys/{key_id},
+GET /usage; GET /operator/jobs/{job_id}, GET /operator/jobs (direct uploads only).
+Errors are JSON {"error": {"code", "message"}}; another user's job answers 404 exactly as a
+missing one does.
 """
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -23,7 +28,16 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from vs_common import aws
 from vs_common.api_models import JobView, UploadRequest
+from vs_common.apikeys import (
+    MAX_KEYS_PER_USER,
+    KeyRequest,
+    KeyStore,
+    UnknownKey,
+    UsagePlanKeys,
+    new_key_value,
+)
 from vs_common.deletion import delete_job_objects
+from vs_common.identity import AuthMethod, Caller, header, local_owner
 from vs_common.jobs import DIRECT_OWNER, InvalidTransition, Job, JobStatus, utc_now
 from vs_common.keys import is_job_id, new_job_id, upload_key
 from vs_common.pagination import InvalidToken, TokenSigner
@@ -46,6 +60,9 @@ tracer = Tracer()
 metrics = Metrics()
 app = APIGatewayRestResolver(enable_validation=True)
 store = JobStore(aws.table(SETTINGS.jobs_table), SETTINGS.retention_days)
+keys = KeyStore(aws.table(SETTINGS.keys_table))
+plan_keys = UsagePlanKeys(aws.client("apigateway"), SETTINGS.usage_plan_name)
+OPERATOR_PREFIX = "/operator/"
 
 
 class ApiError(Exception):
@@ -66,39 +83,66 @@ def _error(status: int, code: str, message: str) -> Response:
     )
 
 
-def _api_key_id() -> str | None:
-    key_id = app.current_event.request_context.identity.api_key_id
-    if not key_id and SETTINGS.sam_local:
-        # Under `sam local start-api` the key itself stands in for its id.
-        key_id = app.current_event.headers.get("x-api-key")
-    return key_id or None
+def _operator() -> Caller | None:
+    """The operator: a SigV4-signed request API Gateway verified (AWS_IAM) from this account."""
+    identity = app.current_event.request_context.identity
+    own_account = app.lambda_context.invoked_function_arn.split(":")[4]
+    if identity.user_arn and identity.account_id == own_account:
+        return Caller(identity.user_arn, AuthMethod.OPERATOR)
+    return None
 
 
-def require_api_key(router: APIGatewayRestResolver, next_middleware: Callable) -> Response:
-    """Reject requests without an API key identity; remember the caller as the owner."""
-    owner = _api_key_id()
-    if not owner:
-        return _error(403, "forbidden", "an API key is required (header x-api-key)")
-    router.append_context(owner=owner)
+def _caller() -> Caller | None:
+    """Who calls: the operator on the operator routes, else the authorizer's user."""
+    if app.current_event.resource.startswith(OPERATOR_PREFIX):
+        return _operator()
+    caller = Caller.from_context(app.current_event.request_context.authorizer.raw_event)
+    if caller is None and SETTINGS.local_key_fallback:
+        # `sam local start-api --disable-authorizer`: an unverified key, kept only as a hash.
+        value = header(app.current_event.headers, "x-api-key")
+        caller = Caller(local_owner(value), AuthMethod.LOCAL) if value else None
+    if caller is None or caller.method is AuthMethod.OPERATOR:
+        return None
+    return caller
+
+
+def identify(router: APIGatewayRestResolver, next_middleware: Callable) -> Response:
+    """Reject requests without an identity for their route; remember the caller."""
+    caller = _caller()
+    if caller is None:
+        return _error(401, "unauthorized", "sign in or send a valid x-api-key header")
+    router.append_context(caller=caller)
     return next_middleware(router)
 
 
-app.use(middlewares=[require_api_key])
+app.use(middlewares=[identify])
+
+
+def _me() -> Caller:
+    return app.context["caller"]
 
 
 def _owner() -> str:
-    return app.context["owner"]
+    return _me().owner
+
+
+def _signed_in() -> Caller:
+    """The caller, who must have signed in: an API key cannot mint or revoke keys."""
+    caller = _me()
+    if caller.method is not AuthMethod.TOKEN:
+        raise ApiError(403, "forbidden", "managing API keys needs a signed-in user (a token)")
+    return caller
 
 
 def _visible(job: Job | None, owner: str) -> Job | None:
-    """The job if this caller may see it: their own, or one put straight into the bucket."""
-    if job is None or job.owner not in {owner, DIRECT_OWNER}:
+    """The job if this owner may see it: users their own, the operator direct uploads."""
+    if job is None or job.owner != owner:
         return None
     return job
 
 
-def _job_or_404(job_id: str) -> Job:
-    job = _visible(store.get(job_id), _owner()) if is_job_id(job_id) else None
+def _job_or_404(job_id: str, owner: str) -> Job:
+    job = _visible(store.get(job_id), owner) if is_job_id(job_id) else None
     if job is None:
         raise ApiError(404, "not_found", f"no job {job_id!r}")
     return job
@@ -170,18 +214,10 @@ def create_upload(request: UploadRequest) -> Response[dict[str, Any]]:
 @tracer.capture_method
 def get_job(job_id: str) -> dict[str, Any]:
     """One job, with its result (inline, or a presigned link when large)."""
-    return _detail(_job_or_404(job_id))
+    return _detail(_job_or_404(job_id, _owner()))
 
 
-@app.get("/jobs")
-@tracer.capture_method
-def list_jobs(
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
-    next_token: Annotated[str | None, Query(max_length=2048)] = None,
-    key: Annotated[str | None, Query(min_length=1, max_length=1024)] = None,
-) -> dict[str, Any]:
-    """The caller's jobs, newest first; with `key`, the job(s) of that object."""
-    owner = _owner()
+def _jobs(owner: str, limit: int, next_token: str | None, key: str | None) -> dict[str, Any]:
     if key is not None:
         jobs = [job for job in store.find_by_key(key) if _visible(job, owner)]
         if not jobs:
@@ -196,15 +232,40 @@ def list_jobs(
     }
 
 
+@app.get("/jobs")
+@tracer.capture_method
+def list_jobs(
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
+    next_token: Annotated[str | None, Query(max_length=2048)] = None,
+    key: Annotated[str | None, Query(min_length=1, max_length=1024)] = None,
+) -> dict[str, Any]:
+    """The caller's jobs, newest first; with `key`, the job(s) of that object."""
+    return _jobs(_owner(), limit, next_token, key)
+
+
+@app.get("/operator/jobs/<job_id>")
+@tracer.capture_method
+def operator_get_job(job_id: str) -> dict[str, Any]:
+    """A job of a video put straight into the bucket (operator only)."""
+    return _detail(_job_or_404(job_id, DIRECT_OWNER))
+
+
+@app.get("/operator/jobs")
+@tracer.capture_method
+def operator_list_jobs(
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
+    next_token: Annotated[str | None, Query(max_length=2048)] = None,
+    key: Annotated[str | None, Query(min_length=1, max_length=1024)] = None,
+) -> dict[str, Any]:
+    """Jobs of direct uploads, newest first; with `key`, the job(s) of that object."""
+    return _jobs(DIRECT_OWNER, limit, next_token, key)
+
+
 @app.delete("/jobs/<job_id>")
 @tracer.capture_method
 def delete_job(job_id: str) -> Response[str]:
     """Remove the row, then the video (every version), the manifest and the result or failure."""
-    job = _job_or_404(job_id)
-    if job.owner != _owner():
-        raise ApiError(
-            403, "forbidden", "this video was put straight into the bucket; delete it in S3"
-        )
+    job = _job_or_404(job_id, _owner())
     # The row goes first, in one conditional write: a submit that moves the job on meanwhile
     # makes this fail instead of losing the video under a running inference, and once the row
     # is gone no step of the pipeline acts on the job again (submit wants the row of an API
@@ -220,6 +281,73 @@ def delete_job(job_id: str) -> Response[str]:
     return Response(status_code=204, content_type=content_types.APPLICATION_JSON, body="")
 
 
+@app.post("/keys", responses={201: {"description": "The key, with its value: shown only now."}})
+@tracer.capture_method
+def create_key(request: KeyRequest) -> Response[dict[str, Any]]:
+    """A new API key of the signed-in user for scripts, in the usage plan."""
+    owner = _signed_in().owner
+    if len(keys.list(owner)) >= MAX_KEYS_PER_USER:
+        raise ApiError(409, "too_many_keys", f"a user holds at most {MAX_KEYS_PER_USER} keys")
+    value = new_key_value()
+    key_id = plan_keys.create(value, f"{owner}:{request.name}")
+    record = keys.put(value, key_id, owner, request.name)
+    logger.info("key created", extra={"key_id": record.key_id})
+    body = {**record.body(), "value": value}
+    return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=body)
+
+
+@app.get("/keys")
+@tracer.capture_method
+def list_keys() -> dict[str, Any]:
+    """The caller's keys (ids and names; values are never shown again)."""
+    return {"keys": [record.body() for record in keys.list(_owner())]}
+
+
+@app.delete("/keys/<key_id>")
+@tracer.capture_method
+def revoke_key(key_id: str) -> Response[str]:
+    """Revoke one of the signed-in user's keys at once; their jobs stay theirs."""
+    owner = _signed_in().owner
+    try:
+        keys.remove(owner, key_id)
+    except UnknownKey as exc:
+        raise ApiError(404, "not_found", f"no key {key_id!r}") from exc
+    plan_keys.delete(key_id)
+    logger.info("key revoked", extra={"key_id": key_id})
+    return Response(status_code=204, content_type=content_types.APPLICATION_JSON, body="")
+
+
+@app.get("/usage")
+@tracer.capture_method
+def get_usage() -> dict[str, Any]:
+    """The usage plan's limits and this month's requests per key of the caller."""
+    owner = _owner()
+    plan = plan_keys.plan
+    today = datetime.now(UTC).date()
+    start = today.replace(day=1)
+    records = keys.list(owner)
+    meter = keys.meter_key_id(owner)
+    ids = [record.key_id for record in records] + ([meter] if meter else [])
+    used = plan_keys.usage(ids, start, today)
+    quota = plan.get("quota") or {}
+    limit = quota.get("limit")
+
+    def entry(key_id: str, name: str) -> dict[str, Any]:
+        remaining = None if limit is None else max(0, int(limit) - used[key_id])
+        return {"key_id": key_id, "name": name, "used": used[key_id], "remaining": remaining}
+
+    return {
+        "throttle": {
+            "rate_limit": (plan.get("throttle") or {}).get("rateLimit"),
+            "burst_limit": (plan.get("throttle") or {}).get("burstLimit"),
+        },
+        "quota": {"limit": limit, "period": quota.get("period")},
+        "period": {"start": start.isoformat(), "end": today.isoformat()},
+        "keys": [entry(record.key_id, record.name) for record in records],
+        "token_requests": entry(meter, "token requests") if meter else None,
+    }
+
+
 @app.exception_handler(ApiError)
 def _handle_api_error(exc: ApiError) -> Response:
     return _error(exc.status, exc.code, exc.message)
@@ -227,8 +355,8 @@ def _handle_api_error(exc: ApiError) -> Response:
 
 @app.exception_handler(RequestValidationError)
 def _handle_validation(exc: RequestValidationError) -> Response:
-    if not _api_key_id():
-        return _error(403, "forbidden", "an API key is required (header x-api-key)")
+    if _caller() is None:
+        return _error(401, "unauthorized", "sign in or send a valid x-api-key header")
     errors = exc.errors()
     if any(err.get("type") == "json_invalid" for err in errors):
         return _error(400, "invalid_json", "the request body is not valid JSON")

@@ -11,11 +11,16 @@ from vsent.client.api import ApiClient, ApiError
 from vsent.stack.state import StackInfo
 
 
-def test_requests_without_a_valid_key_are_forbidden(stack: StackInfo) -> None:
-    for headers in ({}, {"x-api-key": "not-a-key"}):
+def test_requests_without_a_valid_key_or_token_are_unauthorized(stack: StackInfo) -> None:
+    for headers in (
+        {},
+        {"x-api-key": "not-a-key"},
+        {"Authorization": "Bearer not.a.token"},
+        {"Authorization": f"Bearer {stack.api_key}"},
+    ):
         response = requests.get(f"{stack.api_url}/jobs/{uuid.uuid4().hex}", headers=headers)
-        assert response.status_code == 403
-        assert response.json()["error"]["code"] == "forbidden"
+        assert response.status_code == 401, headers
+        assert response.json()["error"]["code"] == "unauthorized"
 
 
 def test_unknown_route_answers_like_the_gateway(stack: StackInfo) -> None:

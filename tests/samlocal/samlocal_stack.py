@@ -25,7 +25,7 @@ EVENT_BUCKET = "video-sentiment-uploads-example"
 EVENT_JOB_ID = "5d0c4e7a9b8f4a1c9e2d3b4a5c6d7e8f"
 EVENT_VERSION_ID = "3HL4kqtJlcpXroDTDmjVBH40Nrjfkd"
 EVENT_RESULT_ID = "0b1f8a44-7e2c-4c1e-9d57-2f5a8e0c3b61"
-EVENT_OWNER = "k3y1d2x9q7"
+EVENT_OWNER = "2f5b7c1e-8d4a-4e3b-9a6f-1c0d2e3f4a5b"
 EVENT_FILENAME = "clip.mp4"
 
 RETENTION_DAYS = 30

@@ -13,6 +13,7 @@ FUNCTIONS = {
     "SubmitFunction": "functions/submit/",
     "CompleteFunction": "functions/complete/",
     "ApiFunction": "functions/api/",
+    "AuthorizerFunction": "functions/authorizer/",
 }
 CONTRACT_ENVIRONMENT: dict[str, Any] = {
     "JOBS_TABLE": {"Ref": "JobsTable"},
@@ -32,11 +33,15 @@ CONTRACT_ENVIRONMENT: dict[str, Any] = {
 }
 # Present with a positive integer value, the number itself being a tuning choice.
 NUMERIC_ENVIRONMENT = ("UPLOAD_URL_EXPIRES_S", "RESULT_INLINE_MAX_BYTES")
-ROUTES = {
+USER_ROUTES = {
     "/uploads": {"post"},
     "/jobs": {"get"},
     "/jobs/{job_id}": {"get", "delete"},
+    "/keys": {"get", "post"},
+    "/keys/{key_id}": {"delete"},
+    "/usage": {"get"},
 }
+OPERATOR_ROUTES = {"/operator/jobs": {"get"}, "/operator/jobs/{job_id}": {"get"}}
 
 
 @pytest.fixture(scope="module")
@@ -109,23 +114,34 @@ def test_queues_feed_their_functions_with_partial_batch_failures(
         assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
 
 
-def test_api_routes_match_the_contract_and_all_require_an_api_key(
+def test_user_routes_go_through_the_authorizer_and_are_metered_operator_routes_need_sigv4(
     sam_template: dict[str, Any], cfn_template: dict[str, Any]
 ) -> None:
-    assert sam_template["Resources"]["Api"]["Properties"]["Auth"]["ApiKeyRequired"] is True
+    api = sam_template["Resources"]["Api"]["Properties"]
+    assert api["Auth"]["ApiKeyRequired"] is True
+    assert api["ApiKeySourceType"] == "AUTHORIZER"
+    assert api["Auth"]["DefaultAuthorizer"] == "UserOrKey"
+    authorizer = api["Auth"]["Authorizers"]["UserOrKey"]
+    assert authorizer["FunctionArn"] == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
+    assert authorizer["FunctionPayloadType"] == "REQUEST"
     body = cfn_template["Resources"]["Api"]["Properties"]["Body"]
-    assert {path: set(methods) for path, methods in body["paths"].items()} == ROUTES
-    assert body["securityDefinitions"]["api_key"] == {
-        "type": "apiKey",
-        "name": "x-api-key",
-        "in": "header",
-    }
+    paths = {path: set(methods) for path, methods in body["paths"].items()}
+    assert paths == {**USER_ROUTES, **OPERATOR_ROUTES}
+    assert body["securityDefinitions"]["UserOrKey"]["x-amazon-apigateway-authtype"] == "custom"
+    assert body["securityDefinitions"]["AWS_IAM"]["x-amazon-apigateway-authtype"] == "awsSigv4"
     for path, methods in body["paths"].items():
         for method, operation in methods.items():
-            assert operation["security"] == [{"api_key": []}], (path, method)
+            expected = (
+                [{"AWS_IAM": []}]
+                if path in OPERATOR_ROUTES
+                else [{"UserOrKey": []}, {"api_key": []}]
+            )
+            assert operation["security"] == expected, (path, method)
             integration = operation["x-amazon-apigateway-integration"]
             assert integration["type"] == "aws_proxy"
             assert "${ApiFunction.Arn}" in integration["uri"]["Fn::Sub"]
+            # The caller's own credentials never invoke the function.
+            assert "credentials" not in integration, (path, method)
 
 
 def test_usage_plan_throttles_and_sets_a_monthly_quota_per_key(
@@ -139,19 +155,24 @@ def test_usage_plan_throttles_and_sets_a_monthly_quota_per_key(
         "RateLimit": {"Ref": "ApiRateLimit"},
         "BurstLimit": {"Ref": "ApiBurstLimit"},
     }
-    assert resources["ApiUsagePlanKey"]["Properties"] == {
-        "KeyId": {"Ref": "ApiKey"},
-        "KeyType": "API_KEY",
-        "UsagePlanId": {"Ref": "ApiUsagePlan"},
-    }
-    assert resources["ApiKey"]["Properties"]["Enabled"] is True
+    # Users' keys join the plan at run time; the functions find it by this name.
+    assert plan["UsagePlanName"] == {"Fn::Sub": "${AWS::StackName}-api"}
+    environment = sam_template["Globals"]["Function"]["Environment"]["Variables"]
+    assert environment["USAGE_PLAN_NAME"] == plan["UsagePlanName"]
+    assert not resources_of_type(sam_template, "AWS::ApiGateway::ApiKey")
 
 
 def test_gateway_refusals_use_the_api_error_shape(sam_template: dict[str, Any]) -> None:
     responses = sam_template["Resources"]["Api"]["Properties"]["GatewayResponses"]
-    assert {"INVALID_API_KEY", "THROTTLED", "QUOTA_EXCEEDED", "DEFAULT_4XX", "DEFAULT_5XX"} <= set(
-        responses
-    )
+    assert {
+        "UNAUTHORIZED",
+        "ACCESS_DENIED",
+        "INVALID_API_KEY",
+        "THROTTLED",
+        "QUOTA_EXCEEDED",
+        "DEFAULT_4XX",
+        "DEFAULT_5XX",
+    } <= set(responses)
     for response in responses.values():
         template = response["ResponseTemplates"]["application/json"]
         assert template.startswith('{"error": {"code": "')
@@ -182,7 +203,8 @@ def test_dead_letter_queues_and_endpoint_errors_raise_alarms(sam_template: dict[
 def test_outputs_name_what_operators_and_clients_need(sam_template: dict[str, Any]) -> None:
     outputs = sam_template["Outputs"]
     assert outputs["UploadsBucketName"]["Value"] == {"Ref": "UploadsBucket"}
-    assert outputs["ApiKeyId"]["Value"] == {"Ref": "ApiKey"}
+    assert outputs["UserPoolId"]["Value"] == {"Ref": "UserPool"}
+    assert outputs["UserPoolClientId"]["Value"] == {"Ref": "UserPoolClient"}
     assert outputs["JobsTableName"]["Value"] == {"Ref": "JobsTable"}
     assert "${Api}.execute-api" in outputs["ApiUrl"]["Value"]["Fn::Sub"]
     condition, endpoint, note = outputs["EndpointName"]["Value"]["Fn::If"]

@@ -138,7 +138,7 @@ def test_idempotency_table_fits_powertools_persistence(sam_template: dict[str, A
 
 def test_every_table_is_on_demand_encrypted_and_recoverable(sam_template: dict[str, Any]) -> None:
     tables = resources_of_type(sam_template, "AWS::DynamoDB::Table")
-    assert set(tables) == {"JobsTable", "IdempotencyTable"}
+    assert set(tables) == {"JobsTable", "IdempotencyTable", "KeysTable"}
     for table in tables.values():
         properties = table["Properties"]
         assert properties["BillingMode"] == "PAY_PER_REQUEST"

@@ -21,6 +21,7 @@ from support import (
     ENV,
     IDEMPOTENCY_TABLE,
     JOBS_TABLE,
+    KEYS_TABLE,
     NOTIFICATIONS_QUEUE,
     ROOT,
     UPLOADS_QUEUE,
@@ -56,6 +57,26 @@ def _create_tables(ddb: Any) -> None:
                 "KeySchema": [{"AttributeName": "object_key", "KeyType": "HASH"}],
                 "Projection": {"ProjectionType": "KEYS_ONLY"},
             },
+        ],
+    )
+    ddb.create_table(
+        TableName=KEYS_TABLE,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": "key_hash", "AttributeType": "S"},
+            {"AttributeName": "owner", "AttributeType": "S"},
+            {"AttributeName": "created_at", "AttributeType": "S"},
+        ],
+        KeySchema=[{"AttributeName": "key_hash", "KeyType": "HASH"}],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "owner-created-index",
+                "KeySchema": [
+                    {"AttributeName": "owner", "KeyType": "HASH"},
+                    {"AttributeName": "created_at", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
         ],
     )
     ddb.create_table(

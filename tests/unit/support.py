@@ -18,10 +18,12 @@ BUCKET = "video-sentiment-uploads-example"
 JOBS_TABLE = "video-sentiment-jobs"
 IDEMPOTENCY_TABLE = "video-sentiment-idempotency"
 ENDPOINT_NAME = "video-sentiment-endpoint"
+KEYS_TABLE = "video-sentiment-keys"
+USAGE_PLAN_NAME = "video-sentiment-api"
 UPLOADS_QUEUE = "video-sentiment-uploads"
 NOTIFICATIONS_QUEUE = "video-sentiment-notifications"
-API_KEY_A = "k3y1d2x9q7"
-API_KEY_B = "otherkey42"
+USER_A = "2f5b7c1e-8d4a-4e3b-9a6f-1c0d2e3f4a5b"
+USER_B = "9c8d7e6f-5a4b-4c3d-8e2f-1a0b9c8d7e6f"
 MP4_HEAD = b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41" + b"\x00\x00\x00\x08free"
 EMOTIONS = ("anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise")
 SENTIMENTS = ("negative", "neutral", "positive")
@@ -50,6 +52,11 @@ ENV = {
     "POWERTOOLS_TRACE_DISABLED": "true",
     "PAGINATION_SECRET": "unit-tests-pagination-secret-0123456789abcdef",
     "LOG_LEVEL": "WARNING",
+    "KEYS_TABLE": KEYS_TABLE,
+    "USAGE_PLAN_NAME": USAGE_PLAN_NAME,
+    # Set per test where a user pool exists (moto makes its ids).
+    "USER_POOL_ID": "us-east-1_unset",
+    "USER_POOL_CLIENT_ID": "unset",
 }
 
 
@@ -154,9 +161,12 @@ def api_event(
     path_params: dict[str, str] | None = None,
     query: dict[str, str] | None = None,
     body: Any = None,
-    api_key_id: str | None = API_KEY_A,
+    owner: str | None = USER_A,
 ) -> dict[str, Any]:
-    """One of the api_*.json events with its path, query, body or caller replaced."""
+    """One of the api_*.json events with its path, query, body or caller replaced.
+
+    `owner` is the user the authorizer established (None: no authorizer context at all).
+    """
     event = copy.deepcopy(load_event(name))
     if path is not None:
         event["path"] = path
@@ -168,7 +178,31 @@ def api_event(
         event["multiValueQueryStringParameters"] = {k: [v] for k, v in query.items()}
     if body is not None:
         event["body"] = body if isinstance(body, str) else json.dumps(body)
-    event["requestContext"]["identity"]["apiKeyId"] = api_key_id
+    if owner is None:
+        del event["requestContext"]["authorizer"]
+        event["requestContext"]["identity"]["apiKeyId"] = None
+    else:
+        event["requestContext"]["authorizer"].update(principalId=owner, owner=owner)
+    return event
+
+
+OPERATOR_ARN = f"arn:aws:iam::{ACCOUNT}:user/operator"
+
+
+def operator_event(name: str, account: str = ACCOUNT, **changes: Any) -> dict[str, Any]:
+    """An api_*.json event on the operator route of the same path, as API Gateway passes a
+    request it verified with AWS_IAM: no authorizer context, the signer in `identity`."""
+    event = api_event(name, owner=None, **changes)
+    for holder in (event, event["requestContext"]):
+        holder["resource" if holder is event else "resourcePath"] = "/operator" + event["resource"]
+    event["path"] = "/operator" + event["path"]
+    event["requestContext"]["identity"].update(
+        accountId=account,
+        userArn=f"arn:aws:iam::{account}:user/operator",
+        caller="AIDAOPERATOR",
+        accessKey="AKIAOPERATOR",
+        user="AIDAOPERATOR",
+    )
     return event
 
 

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from support import API_KEY_A, API_KEY_B, BUCKET, api_event, make_result
+from support import BUCKET, USER_A, USER_B, api_event, make_result, operator_event
 
 JOB = "5d0c4e7a9b8f4a1c9e2d3b4a5c6d7e8f"
 
@@ -23,7 +23,7 @@ def _call(api, context, event: dict[str, Any]) -> tuple[int, Any]:
     return response["statusCode"], body
 
 
-def _job_item(job_id: str = JOB, owner: str = API_KEY_A, **fields: Any) -> dict[str, Any]:
+def _job_item(job_id: str = JOB, owner: str = USER_A, **fields: Any) -> dict[str, Any]:
     return {
         "job_id": job_id,
         "owner": owner,
@@ -36,23 +36,6 @@ def _job_item(job_id: str = JOB, owner: str = API_KEY_A, **fields: Any) -> dict[
     }
 
 
-def test_sam_local_takes_the_key_header_as_the_caller(stack, env, load_function, context):
-    event = api_event("api_get_job", api_key_id=None)
-    event["headers"]["x-api-key"] = "local-key"
-    event["multiValueHeaders"] = {k: [v] for k, v in event["headers"].items()}
-    stack.table.put_item(Item=_job_item(owner="local-key", job_id="a" * 32))
-    event["pathParameters"] = {"job_id": "a" * 32}
-    event["path"] = f"/jobs/{'a' * 32}"
-
-    status_on_aws, _ = _call(load_function("api"), context, event)
-    env.setenv("AWS_SAM_LOCAL", "true")
-    status_local, body = _call(load_function("api"), context, event)
-
-    assert status_on_aws == 403
-    assert status_local == 200
-    assert body["job_id"] == "a" * 32
-
-
 def test_create_upload_from_the_event_file(stack, api, context):
     status, body = _call(api, context, api_event("api_create_upload"))
 
@@ -62,7 +45,7 @@ def test_create_upload_from_the_event_file(stack, api, context):
     assert body["expires_in"] == 900
     fields = body["upload"]["fields"]
     assert fields["key"] == body["key"]
-    assert fields["x-amz-meta-owner"] == API_KEY_A
+    assert fields["x-amz-meta-owner"] == USER_A
     assert fields["Content-Type"] == "video/mp4"
     policy = json.loads(base64.b64decode(fields["policy"]))
     conditions = policy["conditions"]
@@ -70,11 +53,11 @@ def test_create_upload_from_the_event_file(stack, api, context):
     assert {"Content-Type": "video/mp4"} in conditions
     assert not [c for c in conditions if isinstance(c, list) and c[0] == "starts-with"]
     assert {"key": body["key"]} in conditions
-    assert {"x-amz-meta-owner": API_KEY_A} in conditions
+    assert {"x-amz-meta-owner": USER_A} in conditions
     assert "transcript_upload" not in body
     item = stack.item(job_id)
     assert item["status"] == "AWAITING_UPLOAD"
-    assert item["owner"] == API_KEY_A
+    assert item["owner"] == USER_A
 
 
 @pytest.mark.parametrize(
@@ -107,12 +90,12 @@ def test_create_upload_with_a_transcript_binds_a_second_post_to_the_sidecar_key(
     fields = upload["fields"]
     assert fields["key"] == key
     assert fields["Content-Type"] == content_type
-    assert fields["x-amz-meta-owner"] == API_KEY_A
+    assert fields["x-amz-meta-owner"] == USER_A
     conditions = json.loads(base64.b64decode(fields["policy"]))["conditions"]
     assert ["content-length-range", 1, 10 * 1024 * 1024] in conditions
     assert {"Content-Type": content_type} in conditions
     assert {"key": key} in conditions
-    assert {"x-amz-meta-owner": API_KEY_A} in conditions
+    assert {"x-amz-meta-owner": USER_A} in conditions
     assert body["upload"]["fields"]["key"] == f"uploads/{body['job_id']}/talk.mp4"
 
 
@@ -160,13 +143,13 @@ def test_create_upload_rejects_bad_requests(stack, api, context, body, status, c
     assert stack.table.scan()["Items"] == []
 
 
-def test_missing_api_key_is_forbidden(stack, api, context):
+def test_a_request_without_a_caller_is_unauthorized(stack, api, context):
     for name in ("api_get_job", "api_list_jobs", "api_create_upload"):
-        status, body = _call(api, context, api_event(name, api_key_id=None))
-        assert status == 403
-        assert body["error"]["code"] == "forbidden"
-    status, _ = _call(api, context, api_event("api_create_upload", body="{", api_key_id=None))
-    assert status == 403
+        status, body = _call(api, context, api_event(name, owner=None))
+        assert status == 401
+        assert body["error"]["code"] == "unauthorized"
+    status, _ = _call(api, context, api_event("api_create_upload", body="{", owner=None))
+    assert status == 401
 
 
 def test_get_job_with_inline_result(stack, api, context):
@@ -204,7 +187,7 @@ def test_failed_job_shows_its_reason(stack, api, context):
 
 def test_another_keys_job_is_404_like_a_missing_one(stack, api, context):
     stack.table.put_item(Item=_job_item())
-    other = api_event("api_get_job", api_key_id=API_KEY_B)
+    other = api_event("api_get_job", owner=USER_B)
     missing = api_event("api_get_job", path=f"/jobs/{'0' * 32}", path_params={"job_id": "0" * 32})
     malformed = api_event("api_get_job", path="/jobs/..%2F", path_params={"job_id": "..%2F"})
 
@@ -212,7 +195,7 @@ def test_another_keys_job_is_404_like_a_missing_one(stack, api, context):
 
     assert [status for status, _ in answers] == [404, 404, 404]
     assert all(body["error"]["code"] == "not_found" for _, body in answers)
-    status, _ = _call(api, context, api_event("api_delete_job", api_key_id=API_KEY_B))
+    status, _ = _call(api, context, api_event("api_delete_job", owner=USER_B))
     assert status == 404
     assert stack.item(JOB) is not None
 
@@ -223,7 +206,7 @@ def test_list_jobs_is_newest_first_and_paginates(stack, api, context):
         stack.table.put_item(
             Item=_job_item(job_id, created_at=f"2026-01-0{i + 1}T00:00:00.000000Z")
         )
-    stack.table.put_item(Item=_job_item("f" * 32, owner=API_KEY_B))
+    stack.table.put_item(Item=_job_item("f" * 32, owner=USER_B))
 
     seen: list[str] = []
     token = None
@@ -276,7 +259,7 @@ def test_a_next_token_of_another_key_is_refused(stack, api, context):
     status, other = _call(
         api,
         context,
-        api_event("api_list_jobs", query={"next_token": body["next_token"]}, api_key_id=API_KEY_B),
+        api_event("api_list_jobs", query={"next_token": body["next_token"]}, owner=USER_B),
     )
 
     assert status == 400
@@ -287,27 +270,31 @@ def test_find_job_by_key(stack, api, context):
     stack.table.put_item(Item=_job_item())
 
     status, body = _call(api, context, api_event("api_find_job_by_key"))
-    other_status, _ = _call(api, context, api_event("api_find_job_by_key", api_key_id=API_KEY_B))
+    other_status, _ = _call(api, context, api_event("api_find_job_by_key", owner=USER_B))
 
     assert status == 200
     assert [job["job_id"] for job in body["jobs"]] == [JOB]
     assert other_status == 404
 
 
-def test_direct_uploads_are_found_by_key_but_not_deleted_through_the_api(stack, api, context):
+def test_the_operator_finds_direct_uploads_by_key_by_id_and_in_a_list(stack, api, context):
     key = "uploads/camera 1/take 2.mp4"
     stack.table.put_item(Item=_job_item("d" * 32, owner="direct", object_key=key))
+    stack.table.put_item(Item=_job_item())
 
-    status, body = _call(api, context, api_event("api_find_job_by_key", query={"key": key}))
-    delete_status, _ = _call(
+    by_key = _call(api, context, operator_event("api_find_job_by_key", query={"key": key}))
+    by_id = _call(
         api,
         context,
-        api_event("api_delete_job", path=f"/jobs/{'d' * 32}", path_params={"job_id": "d" * 32}),
+        operator_event("api_get_job", path=f"/jobs/{'d' * 32}", path_params={"job_id": "d" * 32}),
     )
+    listed = _call(api, context, operator_event("api_list_jobs", query={"limit": "10"}))
+    users_job = _call(api, context, operator_event("api_get_job"))
 
-    assert status == 200
-    assert body["jobs"][0]["key"] == key
-    assert delete_status == 403
+    assert by_key[0] == 200 and by_key[1]["jobs"][0]["key"] == key
+    assert by_id[0] == 200 and by_id[1]["job_id"] == "d" * 32
+    assert [job["job_id"] for job in listed[1]["jobs"]] == ["d" * 32]
+    assert users_job[0] == 404
 
 
 def test_delete_removes_every_version_the_manifest_the_result_and_the_row(stack, api, context):

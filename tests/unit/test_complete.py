@@ -18,7 +18,7 @@ def in_progress(stack):
     stack.table.put_item(
         Item={
             "job_id": JOB,
-            "owner": "k3y1d2x9q7",
+            "owner": "2f5b7c1e-8d4a-4e3b-9a6f-1c0d2e3f4a5b",
             "status": "IN_PROGRESS",
             "created_at": "2026-01-01T00:00:00.000000Z",
             "updated_at": "2026-01-01T00:00:01.000000Z",

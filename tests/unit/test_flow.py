@@ -7,9 +7,9 @@ import uuid
 
 import requests
 from support import (
-    API_KEY_A,
     BUCKET,
     MP4_HEAD,
+    USER_A,
     api_event,
     make_result,
     notification_event,
@@ -47,7 +47,7 @@ def test_upload_to_completed_result(stack, load_function, context):
         ("team meeting.mp4", video, "video/mp4"),
     )
     head = stack.s3.head_object(Bucket=BUCKET, Key=upload["key"])
-    assert head["Metadata"]["owner"] == API_KEY_A
+    assert head["Metadata"]["owner"] == USER_A
 
     submitted = submit.lambda_handler(
         upload_event(upload["key"], version_id=head.get("VersionId"), size=len(video)), context
@@ -108,7 +108,7 @@ def test_sidecar_uploaded_through_the_api_reaches_the_manifest(stack, load_funct
     _post_form(sidecar["url"], sidecar["fields"], ("team meeting.SRT", srt, "application/x-subrip"))
     stored = stack.s3.head_object(Bucket=BUCKET, Key=sidecar["key"])
     assert stored["ContentType"] == "application/x-subrip"
-    assert stored["Metadata"]["owner"] == API_KEY_A
+    assert stored["Metadata"]["owner"] == USER_A
     video = MP4_HEAD + b"\x00" * 2048
     _post_form(
         upload["upload"]["url"],

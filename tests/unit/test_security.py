@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 import requests
 from support import (
-    API_KEY_A,
-    API_KEY_B,
     BUCKET,
     JOBS_TABLE,
     MP4_HEAD,
+    USER_A,
+    USER_B,
     api_event,
     make_result,
     notification_event,
@@ -35,8 +35,8 @@ def _call(handler: Any, context: Any, event: dict[str, Any]) -> tuple[int, Any]:
     return response["statusCode"], body
 
 
-def _job_event(name: str, job_id: str, key: str = API_KEY_A) -> dict[str, Any]:
-    return api_event(name, path=f"/jobs/{job_id}", path_params={"job_id": job_id}, api_key_id=key)
+def _job_event(name: str, job_id: str, key: str = USER_A) -> dict[str, Any]:
+    return api_event(name, path=f"/jobs/{job_id}", path_params={"job_id": job_id}, owner=key)
 
 
 def _create(api: Any, context: Any, content_type: str = "video/mp4", **extra: Any) -> Any:
@@ -79,7 +79,7 @@ def test_the_post_policy_binds_the_exact_declared_type(stack, load_function, con
     type_conditions = [c for c in conditions if "Content-Type" in c or "$Content-Type" in c]
     assert type_conditions == [{"Content-Type": "video/quicktime"}]
     assert stack.item(body["job_id"])["content_type"] == "video/quicktime"
-    assert fields["x-amz-meta-owner"] == API_KEY_A
+    assert fields["x-amz-meta-owner"] == USER_A
 
 
 # ---------------------------------------------------------------- L10: pagination tokens
@@ -106,20 +106,20 @@ def _b64(document: Any) -> str:
     return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
 
 
-def _list(api: Any, context: Any, query: dict[str, str], key: str = API_KEY_A) -> tuple[int, Any]:
-    return _call(api, context, api_event("api_list_jobs", query=query, api_key_id=key))
+def _list(api: Any, context: Any, query: dict[str, str], key: str = USER_A) -> tuple[int, Any]:
+    return _call(api, context, api_event("api_list_jobs", query=query, owner=key))
 
 
 def _forgeries(real: str) -> list[str]:
     payload, _, signature = real.partition(".")
-    mine = {"job_id": "0" * 32, "owner": API_KEY_A, "created_at": "2026-01-01T00:00:00.000000Z"}
+    mine = {"job_id": "0" * 32, "owner": USER_A, "created_at": "2026-01-01T00:00:00.000000Z"}
     flipped = ("A" if signature[0] != "A" else "B") + signature[1:]
     return [
         "",  # empty: not "start from the beginning"
         payload,  # the signature cut off
         _b64(mine),  # the unsigned format tokens used to have
         _b64({**mine, "job_id": ""}) + "." + signature,  # an empty job id under a stolen signature
-        _b64({**mine, "owner": API_KEY_B}) + "." + signature,  # another key's listing
+        _b64({**mine, "owner": USER_B}) + "." + signature,  # another key's listing
         f"{payload}.{flipped}",  # a signature with one character changed
         f"{payload}.{signature}.x",
         "%%%.%%%",
@@ -128,7 +128,7 @@ def _forgeries(real: str) -> list[str]:
 
 def test_forged_tampered_and_empty_tokens_are_refused(stack, load_function, context):
     api = load_function("api")
-    _own_jobs(stack, API_KEY_A, 3)
+    _own_jobs(stack, USER_A, 3)
     status, first = _list(api, context, {"limit": "2"})
     assert status == 200 and first["next_token"]
 
@@ -138,7 +138,7 @@ def test_forged_tampered_and_empty_tokens_are_refused(stack, load_function, cont
 
 
 def test_a_token_signed_with_another_secret_is_refused(stack, env, load_function, context):
-    _own_jobs(stack, API_KEY_A, 3)
+    _own_jobs(stack, USER_A, 3)
     _, first = _list(load_function("api"), context, {"limit": "2"})
     env.setenv("PAGINATION_SECRET", "another-stack-entirely-0123456789abcdef")
 
@@ -154,14 +154,14 @@ def test_the_signing_key_comes_from_secrets_manager_on_aws(stack, env, load_func
     env.delenv("PAGINATION_SECRET")
     env.setenv("PAGINATION_SECRET_ARN", secret["ARN"])
     api = load_function("api")
-    _own_jobs(stack, API_KEY_A, 3)
+    _own_jobs(stack, USER_A, 3)
 
     _, first = _list(api, context, {"limit": "2"})
     status, second = _list(api, context, {"limit": "2", "next_token": first["next_token"]})
 
     assert status == 200
     assert [job["job_id"] for job in second["jobs"]] == [f"{0:032x}"]
-    assert TokenSigner("k" * 64).decode(first["next_token"], API_KEY_A)["owner"] == API_KEY_A
+    assert TokenSigner("k" * 64).decode(first["next_token"], USER_A)["owner"] == USER_A
 
 
 def test_the_api_refuses_to_start_without_a_signing_key(stack, env, load_function):
@@ -207,7 +207,7 @@ def test_a_presigned_post_used_again_after_delete_does_not_bring_the_job_back(
 
 def test_an_upload_for_a_job_that_never_existed_is_not_processed(stack, load_function, context):
     key = f"uploads/{'e' * 32}/clip.mp4"
-    stack.put_video(key, owner=API_KEY_A)
+    stack.put_video(key, owner=USER_A)
 
     assert _submit(load_function("submit"), context, stack, key) == {"batchItemFailures": []}
 
@@ -239,7 +239,7 @@ def test_delete_cannot_race_a_submit_into_removing_a_video_mid_inference(
     api = load_function("api")
     _, created = _create(api, context)
     job_id, key = created["job_id"], created["key"]
-    stack.put_video(key, owner=API_KEY_A)
+    stack.put_video(key, owner=USER_A)
     stack.table.update_item(
         Key={"job_id": job_id},
         UpdateExpression="SET #s = :q",
@@ -286,7 +286,7 @@ def test_a_notification_pointing_outside_the_stacks_folders_changes_nothing(
     stack.table.put_item(
         Item={
             "job_id": job_id,
-            "owner": API_KEY_A,
+            "owner": USER_A,
             "status": "IN_PROGRESS",
             "created_at": "2026-01-01T00:00:00.000000Z",
             "updated_at": "2026-01-01T00:00:00.000000Z",

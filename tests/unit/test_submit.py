@@ -16,7 +16,7 @@ def _job_id(stack, key: str, sequencer: str = "0067A1B2C3D4E5F601") -> str:
     return derived_job_id(BUCKET, key, sequencer)
 
 
-def _awaiting(stack, key: str, owner: str = "k3y1d2x9q7") -> None:
+def _awaiting(stack, key: str, owner: str = "2f5b7c1e-8d4a-4e3b-9a6f-1c0d2e3f4a5b") -> None:
     """The row POST /uploads makes before it hands out the presigned POST for `key`."""
     stack.table.put_item(
         Item={
@@ -41,14 +41,14 @@ def test_event_file_upload_is_queued_then_in_progress_with_one_invocation(
     event["Records"][0]["body"] = json.dumps(body)
     key = f"uploads/{JOB}/clip.mp4"
     _awaiting(stack, key)
-    stored = stack.put_video(key, owner="k3y1d2x9q7")
+    stored = stack.put_video(key, owner="2f5b7c1e-8d4a-4e3b-9a6f-1c0d2e3f4a5b")
 
     response = submit.lambda_handler(event, context)
 
     assert response == {"batchItemFailures": []}
     item = stack.item(JOB)
     assert item["status"] == "IN_PROGRESS"
-    assert item["owner"] == "k3y1d2x9q7"
+    assert item["owner"] == "2f5b7c1e-8d4a-4e3b-9a6f-1c0d2e3f4a5b"
     assert item["inference_id"] == JOB
     assert item["output_location"].startswith("s3://")
     assert len(stack.invocations) == 1
@@ -241,7 +241,7 @@ def test_api_job_keeps_its_owner_and_creation_time(stack, load_function, context
     stack.table.put_item(
         Item={
             "job_id": JOB,
-            "owner": "k3y1d2x9q7",
+            "owner": "2f5b7c1e-8d4a-4e3b-9a6f-1c0d2e3f4a5b",
             "status": "AWAITING_UPLOAD",
             "created_at": "2026-01-01T00:00:00.000000Z",
             "updated_at": "2026-01-01T00:00:00.000000Z",
@@ -249,14 +249,14 @@ def test_api_job_keeps_its_owner_and_creation_time(stack, load_function, context
             "filename": "clip.mp4",
         }
     )
-    stack.put_video(f"uploads/{JOB}/clip.mp4", owner="k3y1d2x9q7")
+    stack.put_video(f"uploads/{JOB}/clip.mp4", owner="2f5b7c1e-8d4a-4e3b-9a6f-1c0d2e3f4a5b")
 
     submit.lambda_handler(upload_event(f"uploads/{JOB}/clip.mp4"), context)
 
     item = stack.item(JOB)
     assert item["status"] == "IN_PROGRESS"
     assert item["created_at"] == "2026-01-01T00:00:00.000000Z"
-    assert item["owner"] == "k3y1d2x9q7"
+    assert item["owner"] == "2f5b7c1e-8d4a-4e3b-9a6f-1c0d2e3f4a5b"
 
 
 def test_object_deleted_before_processing_is_skipped(stack, load_function, context):

@@ -27,20 +27,17 @@ class ClientSettings:
 
 
 def _from_stack(stack_name: str, region: str | None) -> ClientSettings:
+    """The API URL of a deployed stack; the key is the user's own (`vsent keys create`)."""
     try:
         cloudformation = boto3.client("cloudformation", region_name=region)
         stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
         outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
-        key = boto3.client("apigateway", region_name=region).get_api_key(
-            apiKey=outputs["ApiKeyId"], includeValue=True
-        )["value"]
+        api_url = outputs["ApiUrl"]
     except (BotoCoreError, ClientError) as exc:
         raise SettingsError(f"cannot read stack {stack_name!r}: {exc}") from exc
     except KeyError as exc:
         raise SettingsError(f"stack {stack_name!r} has no output {exc}") from exc
-    return ClientSettings(
-        api_url=outputs["ApiUrl"], api_key=key, source=f"CloudFormation stack {stack_name}"
-    )
+    return ClientSettings(api_url=api_url, api_key="", source=f"CloudFormation stack {stack_name}")
 
 
 def _from_local_stack() -> ClientSettings | None:
@@ -75,9 +72,12 @@ def resolve(
         return ClientSettings(api_url.rstrip("/"), api_key, "options")
     if stack_name:
         found = _from_stack(stack_name, region)
-        return ClientSettings(
-            (api_url or found.api_url).rstrip("/"), api_key or found.api_key, found.source
-        )
+        if not api_key:
+            raise SettingsError(
+                f"stack {stack_name!r} found; pass --api-key (or VSENT_API_KEY): a key of your "
+                "own, made after signing in (POST /keys)"
+            )
+        return ClientSettings((api_url or found.api_url).rstrip("/"), api_key, found.source)
     local = _from_local_stack()
     if local is not None and not api_url:
         return ClientSettings(local.api_url, api_key or local.api_key, local.source)

@@ -1,8 +1,9 @@
-"""A local REST API Gateway: routes, API keys, usage-plan limits and the Lambda proxy event.
+"""A local REST API Gateway: routes, Lambda REQUEST authorizers, AWS_IAM (SigV4) routes, API
+keys, usage-plan limits and the Lambda proxy event.
 
-Where the service itself answers (no such route, a missing or unknown key, throttled, quota
-used up, the function failed) it uses the template's GatewayResponses, falling back to API
-Gateway's defaults such as 403 {"message": "Forbidden"}.
+Where the service itself answers (no such route, unauthorized, a missing or unknown key,
+throttled, quota used up, the function failed) it uses the template's GatewayResponses, falling
+back to API Gateway's defaults such as 403 {"message": "Forbidden"}.
 """
 
 from __future__ import annotations
@@ -14,15 +15,17 @@ import re
 import threading
 import time
 import uuid
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cached_property
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from vsent.stack.functions import LocalFunction
 from vsent.stack.http_util import BackgroundServer, QuietHandler
+from vsent.stack.sigv4 import SignatureError, SigV4Verifier
 from vsent.stack.spec import ACCOUNT_ID, GatewayResponseSpec
 
 log = logging.getLogger(__name__)
@@ -32,6 +35,10 @@ _DEFAULT_TEMPLATE = '{"message":$context.error.messageString}'
 # API Gateway's own status and message per response type.
 _DEFAULT_RESPONSES = {
     "MISSING_AUTHENTICATION_TOKEN": (403, "Missing Authentication Token"),
+    "INVALID_SIGNATURE": (403, "Forbidden"),
+    "UNAUTHORIZED": (401, "Unauthorized"),
+    "ACCESS_DENIED": (403, "User is not authorized to access this resource"),
+    "AUTHORIZER_FAILURE": (500, "Internal server error"),
     "INVALID_API_KEY": (403, "Forbidden"),
     "THROTTLED": (429, "Too Many Requests"),
     "QUOTA_EXCEEDED": (429, "Limit Exceeded"),
@@ -47,6 +54,8 @@ class Route:
     method: str
     api_key_required: bool
     function: LocalFunction
+    # "AWS_IAM", a Lambda authorizer's name, or None.
+    authorizer: str | None = None
 
     @cached_property
     def pattern(self) -> re.Pattern[str]:
@@ -63,7 +72,8 @@ class Route:
 
 
 class UsagePlan:
-    """Per-key throttle (steady rate and burst, a token bucket) and request quota."""
+    """Per-key throttle (steady rate and burst, a token bucket) and monthly request quota,
+    with the daily counts API Gateway's GetUsage reports."""
 
     def __init__(self, rate: float | None, burst: int | None, quota: int | None) -> None:
         self._rate = rate
@@ -71,14 +81,33 @@ class UsagePlan:
         self._quota = quota
         self._tokens: dict[str, float] = {}
         self._updated: dict[str, float] = {}
-        self._used: dict[str, int] = {}
+        self._daily: dict[str, dict[date, int]] = defaultdict(dict)
         self._lock = threading.Lock()
+
+    def _used_this_month(self, key: str, today: date) -> int:
+        return sum(
+            count
+            for day, count in self._daily[key].items()
+            if (day.year, day.month) == (today.year, today.month)
+        )
+
+    def usage(self, key: str, start: date, end: date) -> list[list[int]]:
+        """[used, remaining] for each day from start to end, as GetUsage lists them."""
+        with self._lock:
+            days = []
+            for ordinal in range(start.toordinal(), end.toordinal() + 1):
+                day = date.fromordinal(ordinal)
+                used = self._daily[key].get(day, 0)
+                left = -1 if self._quota is None else self._quota - self._used_this_month(key, day)
+                days.append([used, max(left, 0) if left >= 0 else -1])
+            return days
 
     def refusal(self, key: str) -> str | None:
         """The gateway response type refusing this request, or None to let it through."""
         now = time.monotonic()
+        today = datetime.now(UTC).date()
         with self._lock:
-            if self._quota is not None and self._used.get(key, 0) >= self._quota:
+            if self._quota is not None and self._used_this_month(key, today) >= self._quota:
                 return "QUOTA_EXCEEDED"
             if self._rate is not None:
                 elapsed = now - self._updated.get(key, now)
@@ -88,7 +117,7 @@ class UsagePlan:
                     self._tokens[key] = tokens
                     return "THROTTLED"
                 self._tokens[key] = tokens - 1
-            self._used[key] = self._used.get(key, 0) + 1
+            self._daily[key][today] = self._daily[key].get(today, 0) + 1
             return None
 
 
@@ -99,9 +128,14 @@ class ApiConfig:
     routes: list[Route]
     stage: str
     api_id: str
+    region: str
     key_lookup: Callable[[str], str | None]
     usage_plan: UsagePlan
     gateway_responses: dict[str, GatewayResponseSpec]
+    # HEADER: the key comes from x-api-key; AUTHORIZER: from the authorizer's usageIdentifierKey.
+    api_key_source: str = "HEADER"
+    authorizers: dict[str, LocalFunction] | None = None
+    sigv4: SigV4Verifier | None = None
 
     def gateway_response(self, kind: str) -> tuple[int, bytes]:
         """Status and body of API Gateway's own response of this type."""
@@ -115,6 +149,47 @@ class ApiConfig:
             "$context.error.messageString", json.dumps(message)
         )
         return status, body.replace("$context.error.message", message).encode()
+
+
+class Refusal(Exception):
+    """API Gateway answers the request itself, with the gateway response of this type."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(kind)
+        self.kind = kind
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """What authorizing a request established: the caller and the usage plan key."""
+
+    api_key: str | None = None
+    authorizer: dict[str, Any] | None = None
+    identity: dict[str, str] | None = None
+
+
+def _policy_allows(policy: dict[str, Any], method_arn: str) -> bool:
+    """Whether an IAM policy document allows execute-api:Invoke on `method_arn` (Deny wins)."""
+    allowed = False
+    statements = policy.get("Statement", [])
+    for statement in statements if isinstance(statements, list) else [statements]:
+        actions = statement.get("Action", [])
+        resources = statement.get("Resource", [])
+        actions = actions if isinstance(actions, list) else [actions]
+        resources = resources if isinstance(resources, list) else [resources]
+        if not any(_wildcard(action).match("execute-api:Invoke") for action in actions):
+            continue
+        if any(_wildcard(resource).match(method_arn) for resource in resources):
+            if statement.get("Effect") == "Deny":
+                return False
+            allowed = allowed or statement.get("Effect") == "Allow"
+    return allowed
+
+
+def _wildcard(pattern: str) -> re.Pattern[str]:
+    """IAM's wildcards: `*` any run of characters, `?` one character."""
+    parts = (".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
+    return re.compile("^" + "".join(parts) + "$")
 
 
 def _is_text(content_type: str) -> bool:
@@ -134,6 +209,8 @@ def proxy_event(
     api_key: str | None,
     api_key_id: str | None,
     source_ip: str,
+    authorizer: dict[str, Any] | None = None,
+    caller_identity: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The REST API Lambda proxy integration event (payload format 1.0)."""
     multi_query = parse_qs(query, keep_blank_values=True)
@@ -167,9 +244,11 @@ def proxy_event(
                 "apiKeyId": api_key_id,
                 "sourceIp": source_ip,
                 "userAgent": headers.get("User-Agent", headers.get("user-agent")),
+                **(caller_identity or {}),
             },
             "domainName": "127.0.0.1",
             "apiId": api_id,
+            **({"authorizer": authorizer} if authorizer is not None else {}),
         },
         "body": (body.decode("utf-8") if text else base64.b64encode(body).decode())
         if body
@@ -207,7 +286,14 @@ class _GatewayHandler(QuietHandler):
             return
         route, parameters = found
         headers = {name: value for name, value in self.headers.items()}
-        api_key = next((v for k, v in headers.items() if k.lower() == "x-api-key"), None)
+        try:
+            granted = self._authorize(route, path, parameters, url.query, headers, body)
+        except Refusal as refusal:
+            self._refuse(refusal.kind)
+            return
+        api_key = granted.api_key
+        if self.config.api_key_source == "HEADER":
+            api_key = next((v for k, v in headers.items() if k.lower() == "x-api-key"), None)
         api_key_id = self.config.key_lookup(api_key) if api_key else None
         if route.api_key_required and api_key_id is None:
             self._refuse("INVALID_API_KEY")
@@ -219,6 +305,7 @@ class _GatewayHandler(QuietHandler):
         event = proxy_event(
             route, path, parameters, self.command, url.query, headers, body,
             self.config.stage, self.config.api_id, api_key, api_key_id, self.client_address[0],
+            granted.authorizer, granted.identity,
         )  # fmt: skip
         try:
             response = route.function.invoke(event)
@@ -228,6 +315,62 @@ class _GatewayHandler(QuietHandler):
             self._refuse("DEFAULT_5XX")
             return
         self._respond(status, response)
+
+    def _authorize(
+        self,
+        route: Route,
+        path: str,
+        parameters: dict[str, str],
+        query: str,
+        headers: dict[str, str],
+        body: bytes,
+    ) -> Authorization:
+        """Run the route's authorization as API Gateway would; Refusal if it fails."""
+        if route.authorizer is None:
+            return Authorization()
+        if route.authorizer == "AWS_IAM":
+            if self.config.sigv4 is None:
+                raise Refusal("MISSING_AUTHENTICATION_TOKEN")
+            url = f"http://{self.headers.get('Host', '')}{self.path}"
+            try:
+                principal = self.config.sigv4.verify(self.command, url, headers, body)
+            except SignatureError as exc:
+                unsigned = str(exc) == "Missing Authentication Token"
+                kind = "MISSING_AUTHENTICATION_TOKEN" if unsigned else "INVALID_SIGNATURE"
+                raise Refusal(kind) from exc
+            return Authorization(identity=principal.identity())
+        function = (self.config.authorizers or {}).get(route.authorizer)
+        if function is None:
+            raise Refusal("AUTHORIZER_FAILURE")
+        method_arn = (
+            f"arn:aws:execute-api:{self.config.region}:{ACCOUNT_ID}:{self.config.api_id}/"
+            f"{self.config.stage}/{self.command}{path}"
+        )
+        event = proxy_event(
+            route, path, parameters, self.command, query, headers, b"",
+            self.config.stage, self.config.api_id, None, None, self.client_address[0],
+        )  # fmt: skip
+        for field in ("body", "isBase64Encoded"):
+            event.pop(field)
+        event.update(type="REQUEST", methodArn=method_arn)
+        started = time.monotonic()
+        try:
+            answer = function.invoke(event)
+        except Exception as exc:
+            if str(exc) == "Unauthorized":
+                raise Refusal("UNAUTHORIZED") from exc
+            log.exception("authorizer %s failed", route.authorizer)
+            raise Refusal("AUTHORIZER_FAILURE") from exc
+        if not isinstance(answer, dict) or "principalId" not in answer:
+            raise Refusal("AUTHORIZER_FAILURE")
+        if not _policy_allows(answer.get("policyDocument") or {}, method_arn):
+            raise Refusal("ACCESS_DENIED")
+        context = {
+            **(answer.get("context") or {}),
+            "principalId": answer["principalId"],
+            "integrationLatency": int((time.monotonic() - started) * 1000),
+        }
+        return Authorization(api_key=answer.get("usageIdentifierKey"), authorizer=context)
 
     def _refuse(self, kind: str) -> None:
         status, body = self.config.gateway_response(kind)

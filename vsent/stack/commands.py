@@ -59,7 +59,10 @@ def _banner(info: StackInfo, log: Path) -> Panel:
     )
     lines = [
         f"API URL   [bold]{info.api_url}[/]",
-        f"API key   [bold]{info.api_key}[/]",
+        f"user      [bold]{info.user_email}[/]  password [bold]{info.user_password}[/]",
+        f"API key   [bold]{info.api_key}[/]  (the user's; more: vsent keys create)",
+        f"Cognito   pool {info.user_pool_id}  client {info.user_pool_client_id}",
+        f"          endpoint {info.cognito_endpoint_url}  (moto; sign up freely, then confirm)",
         f"S3 & co.  {info.aws_endpoint_url}  (moto; bucket {info.bucket})",
         f"endpoint  {info.endpoint_name} → {info.model_server_url}",
         f"model     {model}",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
@@ -24,11 +25,13 @@ from vsent.stack.event_source import QueueSource, SqsPoller
 from vsent.stack.functions import LocalFunction
 from vsent.stack.http_util import BackgroundServer
 from vsent.stack.model_server import ModelServerProcess
-from vsent.stack.moto_fidelity import complete_s3_event_notifications
-from vsent.stack.resources import api_key_lookup, create_api_key, create_resources
+from vsent.stack.moto_fidelity import complete_s3_event_notifications, serve_usage_plan_usage
+from vsent.stack.resources import create_resources, usage_plan_key_lookup
 from vsent.stack.runtime_api import runtime_server
+from vsent.stack.sigv4 import SigV4Verifier
 from vsent.stack.spec import StackSpec, build_spec
 from vsent.stack.state import LEDGER_FILE, LOCAL_CREDENTIALS, StackInfo
+from vsent.stack.users import DemoUser, create_demo_user
 
 log = logging.getLogger(__name__)
 
@@ -37,11 +40,15 @@ class StackError(RuntimeError):
     """The local stack cannot start as configured."""
 
 
-def functions_environment(spec: StackSpec) -> dict[str, str]:
-    """The environment every function sees; the template gives them all the same one here."""
+def functions_environment(spec: StackSpec, physical_ids: dict[str, str]) -> dict[str, str]:
+    """The environment every function sees; the template gives them all the same one here.
+
+    Refs to resources whose ids moto chose (the user pool, its client) are replaced by them.
+    """
     merged: dict[str, str] = {}
     for function in spec.functions:
         for name, value in function.environment.items():
+            value = physical_ids.get(value, value)
             if merged.get(name, value) != value:
                 raise StackError(
                     f"functions disagree on {name}; the local stack runs them in one process"
@@ -76,6 +83,13 @@ class LocalStack:
     def start(self) -> StackInfo:
         """Bring everything up; returns how to reach it."""
         complete_s3_event_notifications()
+        api = self.spec.api
+        usage_plan = UsagePlan(api.rate_limit, api.burst_limit, api.quota)
+        serve_usage_plan_usage(
+            lambda _plan, key, start, end: {
+                key: usage_plan.usage(key, date.fromisoformat(start), date.fromisoformat(end))
+            }
+        )
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self._moto.start()
         host, port = self._moto.get_host_and_port()
@@ -98,7 +112,6 @@ class LocalStack:
             )
 
         created = create_resources(self.spec, client)
-        key_ids = [create_api_key(client("apigateway"), name) for name in self.spec.api.api_keys]
 
         self._model_server = ModelServerProcess(
             self._model,
@@ -122,7 +135,7 @@ class LocalStack:
         os.environ.update(
             {
                 **aws_env,
-                **functions_environment(self.spec),
+                **functions_environment(self.spec, created.physical_ids),
                 "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": runtime.url,
                 # No X-Ray daemon runs here.
                 "POWERTOOLS_TRACE_DISABLED": "true",
@@ -153,9 +166,8 @@ class LocalStack:
                 poller.start()
                 self._pollers.append(poller)
 
-        api = self.spec.api
         routes = [
-            Route(route.path, route.method, route.api_key_required, function)
+            Route(route.path, route.method, route.api_key_required, function, route.authorizer)
             for function in functions.values()
             for route in function.spec.routes
         ]
@@ -164,19 +176,39 @@ class LocalStack:
                 routes=routes,
                 stage=api.stage,
                 api_id="local",
-                key_lookup=api_key_lookup(client("apigateway")),
-                usage_plan=UsagePlan(api.rate_limit, api.burst_limit, api.quota),
+                region=self.spec.region,
+                key_lookup=usage_plan_key_lookup(client("apigateway"), created.usage_plan_id),
+                usage_plan=usage_plan,
                 gateway_responses=api.gateway_responses,
+                api_key_source=api.api_key_source,
+                authorizers={name: functions[logical] for name, logical in api.authorizers.items()},
+                sigv4=SigV4Verifier(
+                    self.spec.region,
+                    {
+                        LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"]: LOCAL_CREDENTIALS[
+                            "AWS_SECRET_ACCESS_KEY"
+                        ]
+                    },
+                ),
             ),
             self._api_port,
         )
         gateway.start()
         self._servers.append(gateway)
-        key_id, key_value = key_ids[0]
+        api_url = f"{gateway.url}/{api.stage}"
+        pool = self.spec.user_pools[0]
+        pool_id = created.physical_ids[self.spec.names[pool.logical_id]]
+        client_id = created.physical_ids[self.spec.names[pool.client_logical_id]]
+        user: DemoUser = create_demo_user(client("cognito-idp"), pool_id, client_id, api_url)
         return StackInfo(
-            api_url=f"{gateway.url}/{api.stage}",
-            api_key=key_value,
-            api_key_id=key_id,
+            api_url=api_url,
+            api_key=user.api_key,
+            api_key_id=user.api_key_id,
+            user_email=user.email,
+            user_password=user.password,
+            user_pool_id=pool_id,
+            user_pool_client_id=client_id,
+            cognito_endpoint_url=moto_url,
             aws_endpoint_url=moto_url,
             sagemaker_runtime_url=runtime.url,
             model_server_url=model_url,

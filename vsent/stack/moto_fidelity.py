@@ -4,11 +4,14 @@ makes it match AWS. Only the local stack calls this; the cloud path never import
 from __future__ import annotations
 
 import itertools
+import json
 import secrets
 import threading
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
+from moto.apigateway import urls
 from moto.s3 import notifications
 
 _sequence = itertools.count(1)
@@ -46,3 +49,25 @@ def complete_s3_event_notifications() -> None:
 
     get_s3_event.completed_by_vsent = True  # type: ignore[attr-defined]
     notifications._get_s3_event = get_s3_event
+
+
+UsageOf = Callable[[str, str, str, str], dict[str, list[list[int]]]]
+
+
+def serve_usage_plan_usage(usage: UsageOf) -> None:
+    """Answer API Gateway's GetUsage (which moto lacks) from `usage(plan, key, start, end)`.
+
+    The local gateway meters the usage plan, so it is what knows the counts; call this before
+    moto serves its first API Gateway request.
+    """
+
+    def get_usage(request: Any, full_url: str, headers: Any) -> tuple[int, dict[str, str], str]:
+        parts = urlsplit(full_url)
+        plan_id = parts.path.rstrip("/").split("/")[-2]
+        query = {name: values[-1] for name, values in parse_qs(parts.query).items()}
+        items = usage(plan_id, query.get("keyId", ""), query["startDate"], query["endDate"])
+        body = {"usagePlanId": plan_id, "startDate": query["startDate"],
+                "endDate": query["endDate"], "values": items}  # fmt: skip
+        return 200, {"Content-Type": "application/json"}, json.dumps(body)
+
+    urls.url_paths["{0}/usageplans/(?P<usage_plan_id>[^/]+)/usage$"] = get_usage

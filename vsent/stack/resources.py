@@ -17,6 +17,10 @@ class CreatedResources:
     queue_arns: dict[str, str]
     topic_arns: dict[str, str]
     bucket: str
+    # Ids moto chose for resources whose Ref the template cannot know beforehand, by the local
+    # name the spec gave them (the functions' environment holds those names).
+    physical_ids: dict[str, str]
+    usage_plan_id: str
 
 
 def _queue_arn(region: str, name: str) -> str:
@@ -101,24 +105,51 @@ def create_resources(spec: StackSpec, clients: Any) -> CreatedResources:
         raise ValueError(
             f"the local stack expects one bucket, the template has {len(spec.buckets)}"
         )
-    return CreatedResources(queue_urls, queue_arns, topic_arns, spec.buckets[0].name)
+    physical_ids = create_user_pools(spec, clients("cognito-idp"))
+    usage_plan_id = create_usage_plan(spec, clients("apigateway"))
+    return CreatedResources(
+        queue_urls, queue_arns, topic_arns, spec.buckets[0].name, physical_ids, usage_plan_id
+    )
 
 
-def create_api_key(apigateway: Any, name: str) -> tuple[str, str]:
-    """A new enabled API key: (id, value)."""
-    response = apigateway.create_api_key(name=name, enabled=True)
-    return response["id"], response["value"]
+def create_user_pools(spec: StackSpec, cognito: Any) -> dict[str, str]:
+    """The template's user pools and app clients; {local name: moto's id}."""
+    ids: dict[str, str] = {}
+    for pool in spec.user_pools:
+        pool_id = cognito.create_user_pool(**pool.pool)["UserPool"]["Id"]
+        client = cognito.create_user_pool_client(UserPoolId=pool_id, **pool.client)
+        ids[spec.names[pool.logical_id]] = pool_id
+        ids[spec.names[pool.client_logical_id]] = client["UserPoolClient"]["ClientId"]
+    return ids
 
 
-def api_key_lookup(apigateway: Any) -> Any:
-    """A function mapping a key value to its id, reading moto's keys again on a miss."""
-    known: dict[str, str] = {}
+def create_usage_plan(spec: StackSpec, apigateway: Any) -> str:
+    """The usage plan users' keys join (the local gateway enforces its limits)."""
+    request: dict[str, Any] = {"name": spec.api.usage_plan_name}
+    if spec.api.rate_limit is not None:
+        request["throttle"] = {"rateLimit": spec.api.rate_limit, "burstLimit": spec.api.burst_limit}
+    if spec.api.quota is not None:
+        request["quota"] = {"limit": spec.api.quota, "period": spec.api.quota_period or "MONTH"}
+    return apigateway.create_usage_plan(**request)["id"]
+
+
+def usage_plan_key_lookup(apigateway: Any, usage_plan_id: str) -> Any:
+    """A function mapping a key value to its id if that key is enabled and in the usage plan.
+
+    Read from moto on every call: keys come and go (users create and revoke them).
+    """
 
     def lookup(value: str) -> str | None:
-        if value not in known:
-            for item in apigateway.get_api_keys(includeValues=True).get("items", []):
-                if item.get("enabled", True):
-                    known[item["value"]] = item["id"]
-        return known.get(value)
+        paginator = apigateway.get_paginator("get_usage_plan_keys")
+        in_plan = {
+            item["id"]: item.get("value")
+            for page in paginator.paginate(usagePlanId=usage_plan_id)
+            for item in page.get("items", [])
+        }
+        for key_id, key_value in in_plan.items():
+            if key_value == value:
+                key = apigateway.get_api_key(apiKey=key_id)
+                return key_id if key.get("enabled", True) else None
+        return None
 
     return lookup

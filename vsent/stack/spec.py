@@ -81,11 +81,13 @@ class SqsEventSpec:
 
 @dataclass(frozen=True)
 class RouteSpec:
-    """One API route of a function."""
+    """One API route of a function, and how API Gateway authorizes it."""
 
     path: str
     method: str
     api_key_required: bool
+    # "AWS_IAM", the name of one of the API's Lambda authorizers, or None (open).
+    authorizer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -126,15 +128,30 @@ class GatewayResponseSpec:
 
 @dataclass(frozen=True)
 class ApiSpec:
-    """The REST API: stage, keys, usage plan limits and customised gateway responses."""
+    """The REST API: stage, authorizers, usage plan limits and customised gateway responses."""
 
     logical_id: str
     stage: str
-    api_keys: list[str]
+    # HEADER: API Gateway reads x-api-key; AUTHORIZER: the authorizer names the key.
+    api_key_source: str
+    # Lambda authorizers by name: the logical id of their function.
+    authorizers: dict[str, str]
+    usage_plan_name: str
     rate_limit: float | None
     burst_limit: int | None
     quota: int | None
+    quota_period: str | None
     gateway_responses: dict[str, GatewayResponseSpec]
+
+
+@dataclass(frozen=True)
+class UserPoolSpec:
+    """A Cognito user pool and its app client, as CreateUserPool(Client) parameters."""
+
+    logical_id: str
+    client_logical_id: str
+    pool: dict[str, Any]
+    client: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -151,6 +168,9 @@ class StackSpec:
     functions: list[FunctionSpec]
     endpoint: EndpointSpec
     api: ApiSpec
+    user_pools: list[UserPoolSpec]
+    # The local name each resource's Ref gives (what the functions' environment holds).
+    names: dict[str, str]
 
     def queue(self, logical_id: str) -> QueueSpec:
         """The queue with that logical id."""
@@ -372,13 +392,19 @@ def _buckets(b: _Builder) -> list[BucketSpec]:
     return buckets
 
 
+def _api_auth(b: _Builder) -> dict[str, Any]:
+    """The Auth of the API: Globals.Api.Auth overridden by the Api resource's own."""
+    api_auth = b.template.get("Globals", {}).get("Api", {}).get("Auth", {})
+    for api in _resources_of(b.template, "AWS::Serverless::Api").values():
+        api_auth = {**api_auth, **(api.get("Properties", {}).get("Auth") or {})}
+    return api_auth
+
+
 def _functions(b: _Builder) -> list[FunctionSpec]:
     keys = ("CodeUri", "Handler", "Timeout", "MemorySize", "Environment", "Events")
     raw_globals = b.template.get("Globals", {}).get("Function", {})
     globals_ = b.evaluator.evaluate({key: raw_globals[key] for key in keys if key in raw_globals})
-    api_auth = b.template.get("Globals", {}).get("Api", {}).get("Auth", {})
-    for api in _resources_of(b.template, "AWS::Serverless::Api").values():
-        api_auth = {**api_auth, **(api.get("Properties", {}).get("Auth") or {})}
+    api_auth = _api_auth(b)
     functions = []
     for logical_id, resource in _resources_of(b.template, "AWS::Serverless::Function").items():
         own = b.props(resource, *keys)
@@ -405,8 +431,14 @@ def _functions(b: _Builder) -> list[FunctionSpec]:
             elif event["Type"] == "Api":
                 auth = event_props.get("Auth", {})
                 required = auth.get("ApiKeyRequired", api_auth.get("ApiKeyRequired", False))
+                authorizer = auth.get("Authorizer", api_auth.get("DefaultAuthorizer"))
                 routes.append(
-                    RouteSpec(event_props["Path"], event_props["Method"].upper(), bool(required))
+                    RouteSpec(
+                        event_props["Path"],
+                        event_props["Method"].upper(),
+                        bool(required),
+                        None if authorizer == "NONE" else authorizer,
+                    )
                 )
         functions.append(
             FunctionSpec(
@@ -458,21 +490,30 @@ def _api(b: _Builder) -> ApiSpec:
     if not apis:
         raise TemplateError("the template has no AWS::Serverless::Api")
     logical_id, resource = next(iter(apis.items()))
-    props = b.props(resource, "Auth", "StageName", "GatewayResponses")
-    usage_plan = props.get("Auth", {}).get("UsagePlan", {})
+    props = b.props(resource, "StageName", "GatewayResponses", "ApiKeySourceType")
+    auth = b.props({"Properties": {"Auth": _api_auth(b)}}, "Auth").get("Auth", {})
+    usage_plan = auth.get("UsagePlan", {})
     throttle, quota = usage_plan.get("Throttle", {}), usage_plan.get("Quota", {})
+    plan_name = f"{b.stack_name}-usage-plan"
     for plan in _resources_of(b.template, "AWS::ApiGateway::UsagePlan", evaluator=b.evaluator):
-        plan_props = b.props(b.template["Resources"][plan], "Throttle", "Quota")
+        plan_props = b.props(b.template["Resources"][plan], "Throttle", "Quota", "UsagePlanName")
         throttle = throttle or plan_props.get("Throttle", {})
         quota = quota or plan_props.get("Quota", {})
-    keys = _resources_of(b.template, "AWS::ApiGateway::ApiKey", evaluator=b.evaluator)
+        plan_name = str(plan_props.get("UsagePlanName", plan_name))
     return ApiSpec(
         logical_id=logical_id,
         stage=str(props.get("StageName", "Prod")),
-        api_keys=list(keys) or ["LocalApiKey"],
+        api_key_source=str(props.get("ApiKeySourceType", "HEADER")),
+        authorizers={
+            name: b.logical_id_of(config["FunctionArn"])
+            for name, config in auth.get("Authorizers", {}).items()
+            if "FunctionArn" in config
+        },
+        usage_plan_name=plan_name,
         rate_limit=float(throttle["RateLimit"]) if "RateLimit" in throttle else None,
         burst_limit=int(throttle["BurstLimit"]) if "BurstLimit" in throttle else None,
         quota=int(quota["Limit"]) if "Limit" in quota else None,
+        quota_period=str(quota["Period"]) if "Period" in quota else None,
         gateway_responses={
             kind: GatewayResponseSpec(
                 status=int(response["StatusCode"]) if "StatusCode" in response else None,
@@ -481,6 +522,53 @@ def _api(b: _Builder) -> ApiSpec:
             for kind, response in props.get("GatewayResponses", {}).items()
         },
     )
+
+
+# CloudFormation's property names where CreateUserPool's parameters differ.
+_POOL_RENAMES = {"UserPoolName": "PoolName"}
+_POOL_PARAMETERS = (
+    "UserPoolName",
+    "UsernameAttributes",
+    "AutoVerifiedAttributes",
+    "UsernameConfiguration",
+    "AdminCreateUserConfig",
+    "Policies",
+    "AccountRecoverySetting",
+    "Schema",
+)
+_CLIENT_PARAMETERS = (
+    "ClientName",
+    "GenerateSecret",
+    "ExplicitAuthFlows",
+    "PreventUserExistenceErrors",
+    "EnableTokenRevocation",
+    "SupportedIdentityProviders",
+    "AccessTokenValidity",
+    "IdTokenValidity",
+    "RefreshTokenValidity",
+    "TokenValidityUnits",
+)
+
+
+def _user_pools(b: _Builder) -> list[UserPoolSpec]:
+    pools = []
+    clients = _resources_of(b.template, "AWS::Cognito::UserPoolClient", evaluator=b.evaluator)
+    for logical_id, resource in _resources_of(
+        b.template, "AWS::Cognito::UserPool", evaluator=b.evaluator
+    ).items():
+        pool = b.props(resource, *_POOL_PARAMETERS)
+        for client_id, client in clients.items():
+            if client.get("Properties", {}).get("UserPoolId") != {"Ref": logical_id}:
+                continue
+            pools.append(
+                UserPoolSpec(
+                    logical_id=logical_id,
+                    client_logical_id=client_id,
+                    pool={_POOL_RENAMES.get(key, key): value for key, value in pool.items()},
+                    client=b.props(client, *_CLIENT_PARAMETERS),
+                )
+            )
+    return pools
 
 
 def build_spec(
@@ -503,4 +591,6 @@ def build_spec(
         functions=_functions(builder),
         endpoint=_endpoint(builder),
         api=_api(builder),
+        user_pools=_user_pools(builder),
+        names=dict(builder.names),
     )

@@ -24,8 +24,15 @@ class StackInfo:
     """How to reach a running local stack, and what it serves."""
 
     api_url: str
+    # A ready user (signed up and confirmed) and an API key of theirs.
     api_key: str
     api_key_id: str
+    user_email: str
+    user_password: str
+    user_pool_id: str
+    user_pool_client_id: str
+    # Cognito's endpoint: moto (the same as aws_endpoint_url).
+    cognito_endpoint_url: str
     aws_endpoint_url: str
     sagemaker_runtime_url: str
     model_server_url: str

@@ -28,6 +28,10 @@ def _prefix(env: Mapping[str, str], name: str, default: str) -> str:
     return value if value.endswith("/") else value + "/"
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    return env.get(name, "").strip().lower() == "true"
+
+
 def _required(env: Mapping[str, str], name: str) -> str:
     value = env.get(name, "").strip()
     if not value:
@@ -60,8 +64,17 @@ class Settings:
     # that holds it (on AWS, where the template generates one).
     pagination_secret: str = ""
     pagination_secret_arn: str = ""
-    # `sam local start-api` passes no API key identity; it sets AWS_SAM_LOCAL, which AWS never does.
-    sam_local: bool = False
+    region: str = "us-east-1"
+    # Identity: the users' API keys, the Cognito user pool and its app client, the usage plan.
+    keys_table: str = ""
+    user_pool_id: str = ""
+    user_pool_client_id: str = ""
+    usage_plan_name: str = ""
+    # Where Cognito's keys are fetched from when it is not AWS (moto locally); empty on AWS.
+    cognito_endpoint_url: str = ""
+    # Unverified API keys stand for a (hashed) owner only under `sam local`, and only when
+    # VS_LOCAL_KEY_FALLBACK=true is set as well; the template never sets it (a test checks).
+    local_key_fallback: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -85,5 +98,14 @@ class Settings:
             result_max_bytes=_int(env, "RESULT_MAX_BYTES", 32 * MIB),
             pagination_secret=env.get("PAGINATION_SECRET", "").strip(),
             pagination_secret_arn=env.get("PAGINATION_SECRET_ARN", "").strip(),
-            sam_local=env.get("AWS_SAM_LOCAL", "").strip().lower() == "true",
+            region=env.get("AWS_REGION", "").strip() or env.get("AWS_DEFAULT_REGION", "us-east-1"),
+            keys_table=env.get("KEYS_TABLE", "").strip(),
+            user_pool_id=env.get("USER_POOL_ID", "").strip(),
+            user_pool_client_id=env.get("USER_POOL_CLIENT_ID", "").strip(),
+            usage_plan_name=env.get("USAGE_PLAN_NAME", "").strip(),
+            cognito_endpoint_url=(
+                env.get("AWS_ENDPOINT_URL_COGNITO_IDP", "").strip()
+                or env.get("AWS_ENDPOINT_URL", "").strip()
+            ),
+            local_key_fallback=_flag(env, "AWS_SAM_LOCAL") and _flag(env, "VS_LOCAL_KEY_FALLBACK"),
         )
