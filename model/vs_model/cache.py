@@ -465,15 +465,3 @@ def open_cache(folder: Path) -> CachedDataset | CachePartsDataset:
     if repeated:
         raise CacheError(f"{folder}: utterances in more than one part: {', '.join(repeated[:5])}")
     return CachePartsDataset(parts)
-
-
-def build_or_open(
-    utterances: Sequence[MeldUtterance],
-    folder: Path,
-    cfg: ModelConfig,
-    tokenizer: object,
-    **build_options: object,
-) -> tuple[CachedDataset, CacheSummary]:
-    """Build (or finish) the cache in ``folder`` and open it."""
-    summary = build_cache(utterances, folder, cfg, tokenizer, **build_options)
-    return CachedDataset(folder), summary

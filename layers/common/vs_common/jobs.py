@@ -45,11 +45,6 @@ class InvalidTransition(ValueError):
         super().__init__(f"job {job_id}: cannot move from {where} to {target.value}")
 
 
-def can_transition(current: JobStatus, target: JobStatus) -> bool:
-    """Whether a job in `current` may move to `target`."""
-    return target in TRANSITIONS[current]
-
-
 def sources_of(target: JobStatus) -> frozenset[JobStatus]:
     """The statuses from which `target` can be reached."""
     return frozenset(s for s, nxt in TRANSITIONS.items() if target in nxt)
