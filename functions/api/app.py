@@ -38,6 +38,7 @@ from vs_common.apikeys import (
 )
 from vs_common.deletion import delete_job_objects
 from vs_common.identity import AuthMethod, Caller, header, local_owner
+from vs_common.invocation import per_invocation_logs
 from vs_common.jobs import DIRECT_OWNER, InvalidTransition, Job, JobStatus, utc_now
 from vs_common.keys import is_job_id, new_job_id, upload_key
 from vs_common.pagination import InvalidToken, TokenSigner
@@ -389,9 +390,7 @@ def _handle_unexpected(exc: Exception) -> Response:
     return _error(500, "internal_error", "something went wrong on our side; try again later")
 
 
-@logger.inject_lambda_context(
-    correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True
-)
+@per_invocation_logs(logger, correlation_id_path=correlation_paths.API_GATEWAY_REST)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

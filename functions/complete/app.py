@@ -11,21 +11,15 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from vs_common import aws, results
+from vs_common.invocation import BackoffBatchProcessor, log_keys, per_invocation_logs
 from vs_common.jobs import TERMINAL, InvalidTransition, Job, JobStatus
 from vs_common.keys import is_under
-from vs_common.notifications import (
-    AsyncInferenceNotification,
-    NotificationRecord,
-    clean_failure_reason,
-)
+from vs_common.notifications import AsyncInferenceNotification, NotificationRecord
+from vs_common.reasons import Failure, FailureCode, inference_failure, service_failure
 from vs_common.settings import Settings
 from vs_common.store import JobStore
 
@@ -35,10 +29,9 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 # Report every failed record, even when all fail (see the submit function).
-processor = BatchProcessor(
-    event_type=EventType.SQS, model=NotificationRecord, raise_on_entire_batch_failure=False
-)
+processor = BackoffBatchProcessor(NotificationRecord, logger)
 store = JobStore(aws.table(SETTINGS.jobs_table), SETTINGS.retention_days)
+SERVICE_FAULTS = frozenset({FailureCode.MODEL_ERROR, FailureCode.UNAVAILABLE})
 
 
 class UnknownJob(LookupError):
@@ -79,11 +72,9 @@ def _settle_success(job: Job, note: AsyncInferenceNotification) -> Job:
         loaded = results.load(aws.client("s3"), uri, job.job_id, SETTINGS.result_max_bytes)
     except results.InvalidResult as exc:
         metrics.add_metric(name="InvalidResults", unit=MetricUnit.Count, value=1)
-        logger.warning("result rejected", extra={"reason": str(exc)})
-        return store.transition(
-            job.job_id,
-            JobStatus.FAILED,
-            {"reason": f"the model's result could not be used: {exc}", "output_location": uri},
+        logger.error("result rejected", extra={"detail": str(exc), "output_location": uri})
+        return _fail(
+            job, service_failure(FailureCode.MODEL_ERROR, job.filename), {"output_location": uri}
         )
     fields: dict[str, Any] = {"output_location": uri}
     if len(loaded.raw) <= SETTINGS.result_inline_max_bytes:
@@ -94,24 +85,37 @@ def _settle_success(job: Job, note: AsyncInferenceNotification) -> Job:
     return store.transition(job.job_id, JobStatus.COMPLETED, fields)
 
 
-@tracer.capture_method
-def _settle_failure(job: Job, note: AsyncInferenceNotification) -> Job:
-    reason = clean_failure_reason(note.failureReason)
+def _fail(job: Job, failure: Failure, fields: dict[str, Any]) -> Job:
     metrics.add_metric(name="JobsFailed", unit=MetricUnit.Count, value=1)
-    logger.info("inference failed", extra={"reason": reason})
     return store.transition(
         job.job_id,
         JobStatus.FAILED,
-        {"reason": reason, "failure_location": note.responseParameters.failureLocation},
+        {"reason": failure.message, "reason_code": failure.code.value, **fields},
     )
+
+
+@tracer.capture_method
+def _settle_failure(job: Job, note: AsyncInferenceNotification) -> Job:
+    failure = inference_failure(note.failureReason, job.filename)
+    # The raw reason may name hosts, ports and temporary files: the log keeps it, the job not.
+    log = logger.error if failure.code in SERVICE_FAULTS else logger.info
+    log(
+        "inference failed",
+        extra={"reason_code": failure.code.value, "failure_reason": note.failureReason},
+    )
+    return _fail(job, failure, {"failure_location": note.responseParameters.failureLocation})
 
 
 @tracer.capture_method
 def record_handler(record: NotificationRecord) -> None:
     """Settle the job named by one notification; raising returns the record to the queue."""
     note = record.body.Message
+    with log_keys(logger, job_id=note.inferenceId):
+        _settle(note)
+
+
+def _settle(note: AsyncInferenceNotification) -> None:
     job_id = note.inferenceId
-    logger.append_keys(job_id=job_id)
     foreign = _foreign_location(note)
     if foreign:
         metrics.add_metric(name="ForeignNotifications", unit=MetricUnit.Count, value=1)
@@ -139,7 +143,7 @@ def record_handler(record: NotificationRecord) -> None:
     logger.info("job settled", extra={"status": settled.status.value})
 
 
-@logger.inject_lambda_context(clear_state=True)
+@per_invocation_logs(logger)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

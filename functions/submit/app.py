@@ -1,21 +1,21 @@
 """Submit: an object created under uploads/ becomes a job on the asynchronous endpoint.
 
 SQS (uploads queue) → this function → job row, request manifest, InvokeEndpointAsync.
-A record that fails for a transient reason (no endpoint yet, throttling) goes back to the
-queue with the job left QUEUED; a bad upload is written FAILED with a readable reason.
+Exactly one invocation per job: before InvokeEndpointAsync a conditional write claims the
+QUEUED job, and a concurrent claimer (a duplicate event) sees the claim and stops. A record
+that fails for a transient reason (no endpoint yet, throttling, a 5xx, no connection) releases
+the claim and goes back to the queue with backoff, the job left QUEUED; a bad upload is written
+FAILED at once with a code and a sentence naming the file.
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import (
-    BatchProcessor,
-    EventType,
-    process_partial_response,
-)
+from aws_lambda_powertools.utilities.batch import process_partial_response
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
     IdempotencyConfig,
@@ -24,6 +24,7 @@ from aws_lambda_powertools.utilities.idempotency import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from vs_common import aws
+from vs_common.invocation import BackoffBatchProcessor, log_keys, per_invocation_logs
 from vs_common.jobs import DIRECT_OWNER, InvalidTransition, Job, JobStatus, utc_now
 from vs_common.keys import (
     decode_event_key,
@@ -34,21 +35,22 @@ from vs_common.keys import (
 )
 from vs_common.manifests import Manifest
 from vs_common.objects import head, read_head
+from vs_common.reasons import Failure, content_failure, upload_failure
 from vs_common.s3events import S3TestEvent, UploadRecord, UploadRef
 from vs_common.settings import Settings, SettingsError
 from vs_common.sidecars import find_transcript
 from vs_common.store import JobStore
-from vs_common.videos import (
-    SNIFF_BYTES,
-    content_problem,
-    is_transcript_name,
-    name_problem,
-    size_problem,
-)
+from vs_common.videos import SNIFF_BYTES, is_transcript_name
 
-# Rows that may still become QUEUED: made by POST /uploads, or queued by an earlier attempt
-# that could not reach the endpoint.
-ENQUEUE_FROM = (JobStatus.AWAITING_UPLOAD, JobStatus.QUEUED)
+# A row made by POST /uploads becomes QUEUED; one queued already (by an earlier attempt or a
+# duplicate event) stays as it is and goes on to the claim.
+ENQUEUE_FROM = (JobStatus.AWAITING_UPLOAD,)
+REJECT_FROM = (JobStatus.AWAITING_UPLOAD, JobStatus.QUEUED)
+# The idempotency records' key prefix: the same whichever module name the handler was imported
+# under (the local stack imports one copy per execution environment).
+IDEMPOTENCY_PREFIX = "video-sentiment.submit.submit_upload"
+# Time kept back from a claim's lease: a claim lapses only once its holder cannot be running.
+LEASE_MARGIN_S = 5.0
 
 SETTINGS = Settings.from_env()
 if not SETTINGS.idempotency_table:
@@ -59,9 +61,7 @@ tracer = Tracer()
 metrics = Metrics()
 # Report every failed record, even when all fail, rather than raising: the queue retries
 # exactly those, and callers (the local poller, sam local invoke) see one shape of answer.
-processor = BatchProcessor(
-    event_type=EventType.SQS, model=UploadRecord, raise_on_entire_batch_failure=False
-)
+processor = BackoffBatchProcessor(UploadRecord, logger)
 store = JobStore(aws.table(SETTINGS.jobs_table), SETTINGS.retention_days)
 idempotency = IdempotencyConfig(
     event_key_jmespath="[bucket, key, version_id, sequencer]",
@@ -95,15 +95,13 @@ def _base_job(upload: UploadRef, meta: dict[str, Any], job_id: str) -> Job:
 
 
 @tracer.capture_method
-def _problem(upload: UploadRef, job: Job) -> str | None:
+def _problem(upload: UploadRef, job: Job) -> Failure | None:
     """Why this upload cannot be processed, or None."""
-    reason = name_problem(job.filename) or size_problem(
-        job.size_bytes or 0, SETTINGS.max_video_bytes
-    )
-    if reason:
-        return reason
+    failure = upload_failure(job.filename, job.size_bytes or 0, SETTINGS.max_video_bytes)
+    if failure:
+        return failure
     first = read_head(aws.client("s3"), upload.bucket, upload.key, SNIFF_BYTES, job.version_id)
-    return content_problem(job.filename, first)
+    return content_failure(job.filename, first)
 
 
 @tracer.capture_method
@@ -147,59 +145,89 @@ def _invoke(job: Job, manifest_key: str) -> dict[str, Any]:
     )
 
 
+def _enqueue(upload: UploadRef, job: Job, failure: Failure | None, must_exist: bool) -> str | None:
+    """Write the job QUEUED (or FAILED for a bad upload); why to stop instead, if so."""
+    try:
+        if failure:
+            store.upsert(
+                job.model_copy(
+                    update={
+                        "status": JobStatus.FAILED,
+                        "reason": failure.message,
+                        "reason_code": failure.code.value,
+                    }
+                ),
+                allowed_from=REJECT_FROM,
+                must_exist=must_exist,
+            )
+        else:
+            store.upsert(job, allowed_from=ENQUEUE_FROM, must_exist=must_exist)
+    except InvalidTransition as exc:
+        if exc.current is None:
+            _remove_orphan(upload, job.version_id)
+            return "orphan"
+        if failure is None and exc.current is JobStatus.QUEUED:
+            return None
+        logger.info("job already past submission; nothing to do", extra={"detail": str(exc)})
+        return "duplicate"
+    return None
+
+
 @idempotent_function(
-    data_keyword_argument="upload", persistence_store=persistence, config=idempotency
+    data_keyword_argument="upload",
+    persistence_store=persistence,
+    config=idempotency,
+    key_prefix=IDEMPOTENCY_PREFIX,
 )
-def submit_upload(upload: UploadRef) -> dict[str, str]:
-    """Turn one created object into a job; returns what happened (stored for duplicates)."""
+def submit_upload(upload: UploadRef, lease_s: float) -> dict[str, str]:
+    """Turn one created object into a job; returns what happened (stored for duplicates).
+
+    `lease_s` bounds the claim: the time this invocation may still run.
+    """
     meta = head(aws.client("s3"), upload.bucket, upload.key, upload.version_id)
     if meta is None:
         logger.info("object is gone before it could be processed", extra={"key": upload.key})
         return {"outcome": "gone"}
     api_job_id = job_id_from_key(SETTINGS.upload_prefix, upload.key)
     job_id = api_job_id or derived_job_id(upload.bucket, upload.key, upload.version_token)
-    job = _base_job(upload, meta, job_id)
-    logger.append_keys(job_id=job_id)
-    reason = _problem(upload, job)
-    # An API upload only continues the row POST /uploads made: without it (the job was deleted,
-    # and its presigned POST used again) the object belongs to no job.
-    must_exist = api_job_id is not None
-    try:
-        if reason:
-            store.upsert(
-                job.model_copy(update={"status": JobStatus.FAILED, "reason": reason}),
-                allowed_from=ENQUEUE_FROM,
-                must_exist=must_exist,
+    manifest_key = f"{SETTINGS.requests_prefix}{job_id}.json"
+    job = _base_job(upload, meta, job_id).model_copy(update={"manifest_key": manifest_key})
+    with log_keys(logger, job_id=job_id):
+        failure = _problem(upload, job)
+        # An API upload only continues the row POST /uploads made: without it (the job was
+        # deleted, and its presigned POST used again) the object belongs to no job.
+        stopped = _enqueue(upload, job, failure, must_exist=api_job_id is not None)
+        if stopped:
+            return {"outcome": stopped, "job_id": job_id}
+        if failure:
+            logger.info(
+                "upload rejected", extra={"reason_code": failure.code.value, "key": upload.key}
             )
-            logger.info("upload rejected", extra={"reason": reason, "key": upload.key})
             metrics.add_metric(name="UploadsRejected", unit=MetricUnit.Count, value=1)
             return {"outcome": "rejected", "job_id": job_id}
-        manifest_key = f"{SETTINGS.requests_prefix}{job_id}.json"
-        queued = job.model_copy(update={"manifest_key": manifest_key})
-        store.upsert(queued, allowed_from=ENQUEUE_FROM, must_exist=must_exist)
-    except InvalidTransition as exc:
-        if exc.current is None:
-            _remove_orphan(upload, job.version_id)
-            return {"outcome": "orphan", "job_id": job_id}
-        logger.info("job already past submission; nothing to do", extra={"detail": str(exc)})
-        return {"outcome": "duplicate", "job_id": job_id}
-    _write_manifest(upload, job, manifest_key)
-    response = _invoke(job, manifest_key)
-    try:
-        store.transition(
+        token = uuid.uuid4().hex
+        if not store.claim(job_id, token, lease_s):
+            # The holder invokes, or releases the claim and retries its own message.
+            logger.info("another invocation holds the job's claim; stopping")
+            return {"outcome": "claimed elsewhere", "job_id": job_id}
+        try:
+            _write_manifest(upload, job, manifest_key)
+            response = _invoke(job, manifest_key)
+        except Exception:
+            store.release(job_id, token)
+            raise
+        store.start(
             job_id,
-            JobStatus.IN_PROGRESS,
+            token,
             {
                 "inference_id": response.get("InferenceId", job_id),
                 "output_location": response.get("OutputLocation"),
                 "failure_location": response.get("FailureLocation"),
             },
         )
-    except InvalidTransition as exc:
-        logger.warning("job moved on while it was being invoked", extra={"detail": str(exc)})
-    metrics.add_metric(name="JobsSubmitted", unit=MetricUnit.Count, value=1)
-    logger.info("job submitted to the endpoint", extra={"key": upload.key})
-    return {"outcome": "submitted", "job_id": job_id}
+        metrics.add_metric(name="JobsSubmitted", unit=MetricUnit.Count, value=1)
+        logger.info("job submitted to the endpoint", extra={"key": upload.key})
+        return {"outcome": "submitted", "job_id": job_id}
 
 
 def _upload_refs(record: UploadRecord) -> list[UploadRef]:
@@ -225,8 +253,9 @@ def _upload_refs(record: UploadRecord) -> list[UploadRef]:
 
 
 @tracer.capture_method
-def record_handler(record: UploadRecord) -> None:
+def record_handler(record: UploadRecord, lambda_context: LambdaContext) -> None:
     """Handle one SQS record; raising sends it back to the queue."""
+    lease_s = lambda_context.get_remaining_time_in_millis() / 1000 + LEASE_MARGIN_S
     for upload in _upload_refs(record):
         if not upload.key.startswith(SETTINGS.upload_prefix):
             logger.info("ignoring object outside the upload prefix", extra={"key": upload.key})
@@ -234,10 +263,10 @@ def record_handler(record: UploadRecord) -> None:
         if is_transcript_name(upload.key):
             logger.info("transcript sidecar; read with its video", extra={"key": upload.key})
             continue
-        submit_upload(upload=upload)
+        submit_upload(upload=upload, lease_s=lease_s)
 
 
-@logger.inject_lambda_context(clear_state=True)
+@per_invocation_logs(logger)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:

@@ -21,11 +21,18 @@ from vs_common.keys import (
     parse_s3_uri,
     sidecar_keys,
 )
-from vs_common.notifications import NotificationRecord, clean_failure_reason
+from vs_common.notifications import NotificationRecord
 from vs_common.pagination import InvalidToken, TokenSigner
+from vs_common.reasons import (
+    FailureCode,
+    content_failure,
+    inference_failure,
+    schema_codes,
+    upload_failure,
+)
 from vs_common.settings import Settings, SettingsError
 from vs_common.sidecars import transcript_key
-from vs_common.videos import container_of, content_problem, name_problem, size_problem
+from vs_common.videos import container_of, name_problem
 
 
 @pytest.mark.parametrize(
@@ -84,41 +91,74 @@ def test_container_sniffing(head, family):
     assert container_of(head) == family
 
 
-def test_problems_read_well():
+def test_upload_problems_read_as_sentences_with_a_code():
     assert name_problem("clip.MP4") is None
-    assert "does not end in a video extension" in name_problem("clip.gif")
-    assert content_problem("a.mp4", b"GIF89a") == (
-        "not a video: the content of 'a.mp4' is not an MP4/MOV, Matroska/WebM or AVI file"
-    )
-    assert size_problem(0, 10) == "the file is empty (0 bytes)"
-    assert size_problem(3 * 1024**3, 2 * 1024**3) == (
-        "the file is 3.0 GiB, over the limit of 2.0 GiB"
-    )
+    assert upload_failure("clip.MP4", 10, 100) is None
+    assert content_failure("a.mp4", b"\x00\x00\x00\x18ftypisom") is None
+    cases = [
+        (upload_failure("clip.gif", 10, 100), "not_a_video", "'clip.gif' is not a video: its name"),
+        (upload_failure("a.mp4", 0, 10), "empty_file", "'a.mp4' is empty (0 bytes)."),
+        (
+            upload_failure("big.mov", 3 * 1024**3, 2 * 1024**3),
+            "too_large",
+            "'big.mov' is 3.0 GiB, over the limit of 2.0 GiB.",
+        ),
+        (
+            content_failure("a.mp4", b"GIF89a"),
+            "not_a_video",
+            "'a.mp4' is not a video: its content is not an MP4/MOV, Matroska/WebM or AVI file.",
+        ),
+    ]
+    for failure, code, sentence in cases:
+        assert failure is not None
+        assert failure.code == code
+        assert failure.message.startswith(sentence)
+
+
+def test_failure_codes_are_the_schemas():
+    assert schema_codes() == {code.value for code in FailureCode}
+
+
+_SEE = (
+    "See https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1"
+    "#logEventViewer:group=/aws/sagemaker/Endpoints/e in account 123456789012 for more information."
+)
 
 
 @pytest.mark.parametrize(
-    ("reason", "clean"),
+    ("reason", "code", "sentence"),
     [
         (
-            'ClientError: Received client error (400) from primary with message "not a video: '
-            'x.mp4 has no video stream". See https://us-east-1.console.aws.amazon.com/cloudwatch/'
-            "home?region=us-east-1#logEventViewer:group=/aws/sagemaker/Endpoints/e in account "
-            "123456789012 for more information.",
-            "not a video: x.mp4 has no video stream",
+            'ClientError: Received client error (400) from primary with message "{"code": 400, '
+            '"type": "no_video_stream", "message": "\'talk.mp4\' has no video stream: it holds'
+            ' only audio."}". ' + _SEE,
+            "no_video_stream",
+            "'talk.mp4' has no video stream: it holds only audio.",
         ),
         (
             'ServerError: Received server error (500) from primary with message "{\n  "code": 500,'
-            '\n  "type": "InternalServerException",\n  "message": "MediaError: not a video: '
-            'corrupt file"\n}\n". See https://x.example/logs for more information.',
-            "not a video: corrupt file",
+            '\n  "type": "InternalServerException",\n  "message": "MediaError at /tmp/vs-video-'
+            'bx8dwjsh.mp4"\n}\n". ' + _SEE,
+            "model_error",
+            "The model failed on 'talk.mp4' because of an error in the service",
         ),
-        ("Inference request timed out", "Inference request timed out"),
-        ("", "the inference failed without a reason"),
-        (None, "the inference failed without a reason"),
+        (
+            "ClientError: HTTPConnectionPool(host='127.0.0.1', port=48425): Max retries exceeded"
+            " with url: /invocations (Caused by NewConnectionError: Connection refused)",
+            "unavailable",
+            "'talk.mp4' could not be analysed because the model was unavailable",
+        ),
+        ("Inference request timed out", "unavailable", "'talk.mp4' could not be analysed"),
+        ("", "model_error", "The model failed on 'talk.mp4'"),
+        (None, "model_error", "The model failed on 'talk.mp4'"),
     ],
 )
-def test_failure_reasons_lose_sagemakers_wrapping(reason, clean):
-    assert clean_failure_reason(reason) == clean
+def test_inference_failures_keep_internals_out_of_the_reason(reason, code, sentence):
+    failure = inference_failure(reason, "talk.mp4")
+    assert failure.code == code
+    assert failure.message.startswith(sentence)
+    for internal in ("127.0.0.1", "48425", "/tmp/", "vs-video-", "HTTPConnectionPool", "Error:"):
+        assert internal not in failure.message
 
 
 def test_notification_event_files_parse():
@@ -205,7 +245,7 @@ def test_job_views_carry_only_the_parts_that_apply():
         "updated_at": "2026-01-01T00:01:00.000000Z",
     }
     failed = JobView.detail(_job(JobStatus.FAILED), s3, settings).body()
-    assert failed == {**queued, "status": "FAILED", "reason": None}
+    assert failed == {**queued, "status": "FAILED", "reason": None, "reason_code": None}
     document = make_result("j")
     inline = _job(JobStatus.COMPLETED, result_json=json.dumps(document))
     assert JobView.detail(inline, s3, settings).body()["result"] == document

@@ -79,8 +79,8 @@ def test_large_result_is_kept_by_reference(stack, in_progress, load_function, co
         ),
     ],
 )
-def test_invalid_result_fails_the_job_with_a_readable_reason(
-    stack, in_progress, load_function, context, body, reason
+def test_invalid_result_fails_the_job_as_a_model_error_and_logs_why(
+    stack, in_progress, load_function, context, caplog, body, reason
 ):
     complete = load_function("complete")
     stack.s3.put_object(Bucket=BUCKET, Key=OUTPUT_KEY, Body=body)
@@ -90,8 +90,10 @@ def test_invalid_result_fails_the_job_with_a_readable_reason(
     assert response == {"batchItemFailures": []}
     item = stack.item(JOB)
     assert item["status"] == "FAILED"
-    assert item["reason"].startswith("the model's result could not be used: ")
-    assert reason in item["reason"]
+    assert item["reason_code"] == "model_error"
+    assert item["reason"].startswith("The model failed on 'clip.mp4'")
+    assert reason not in item["reason"]
+    assert any(reason in str(getattr(line, "detail", "")) for line in caplog.records)
 
 
 def test_result_over_the_size_bound_is_refused(stack, in_progress, env, load_function, context):
@@ -103,7 +105,7 @@ def test_result_over_the_size_bound_is_refused(stack, in_progress, env, load_fun
 
     item = stack.item(JOB)
     assert item["status"] == "FAILED"
-    assert "over the limit of 1000" in item["reason"]
+    assert item["reason_code"] == "model_error"
 
 
 def test_missing_result_object_fails_the_job(stack, in_progress, load_function, context):
@@ -111,7 +113,7 @@ def test_missing_result_object_fails_the_job(stack, in_progress, load_function, 
 
     complete.lambda_handler(notification_event("complete_success", JOB), context)
 
-    assert "does not exist" in stack.item(JOB)["reason"]
+    assert stack.item(JOB)["reason_code"] == "model_error"
 
 
 def test_failure_notification_keeps_the_models_own_message(
@@ -124,7 +126,8 @@ def test_failure_notification_keeps_the_models_own_message(
     assert response == {"batchItemFailures": []}
     item = stack.item(JOB)
     assert item["status"] == "FAILED"
-    assert item["reason"] == "not a video: clip.mp4 has no video stream"
+    assert item["reason_code"] == "no_video_stream"
+    assert item["reason"] == "'clip.mp4' has no video stream: it holds only audio."
     assert item["failure_location"].startswith(f"s3://{BUCKET}/failures/")
 
 

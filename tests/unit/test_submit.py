@@ -111,15 +111,32 @@ def test_event_keys_are_url_decoded(stack, load_function, context, key):
 
 
 @pytest.mark.parametrize(
-    ("key", "body", "reason"),
+    ("key", "body", "code", "reason"),
     [
-        ("uploads/notes.txt", b"hello there", "not a video: 'notes.txt' does not end in a video"),
-        ("uploads/fake.mp4", b"<html>not a video</html>" * 4, "not a video: the content of"),
-        ("uploads/empty.mp4", b"", "the file is empty (0 bytes)"),
-        ("uploads/huge.mp4", MP4_HEAD + b"\0" * (1024 * 1024), "over the limit of 1.0 MiB"),
+        (
+            "uploads/notes.txt",
+            b"hello there",
+            "not_a_video",
+            "'notes.txt' is not a video: its name does not end in a video extension",
+        ),
+        (
+            "uploads/fake.mp4",
+            b"<html>not a video</html>" * 4,
+            "not_a_video",
+            "'fake.mp4' is not a video: its content is not an MP4/MOV",
+        ),
+        ("uploads/empty.mp4", b"", "empty_file", "'empty.mp4' is empty (0 bytes)."),
+        (
+            "uploads/huge.mp4",
+            MP4_HEAD + b"\0" * (1024 * 1024),
+            "too_large",
+            "'huge.mp4' is 1.0 MiB, over the limit of 1.0 MiB.",
+        ),
     ],
 )
-def test_bad_uploads_fail_with_a_readable_reason(stack, load_function, context, key, body, reason):
+def test_bad_uploads_fail_with_a_code_and_a_sentence(
+    stack, load_function, context, key, body, code, reason
+):
     submit = load_function("submit")
     stack.s3.put_object(Bucket=BUCKET, Key=key, Body=body)
 
@@ -128,7 +145,8 @@ def test_bad_uploads_fail_with_a_readable_reason(stack, load_function, context, 
     assert response == {"batchItemFailures": []}
     item = stack.item(_job_id(stack, key))
     assert item["status"] == "FAILED"
-    assert reason in item["reason"]
+    assert item["reason_code"] == code
+    assert item["reason"].startswith(reason)
     assert stack.invocations == []
     assert stack.keys("requests/") == []
 
@@ -281,3 +299,138 @@ def test_malformed_record_fails_alone(stack, load_function, context):
 
     assert response == {"batchItemFailures": [{"itemIdentifier": "broken"}]}
     assert stack.item(JOB)["status"] == "IN_PROGRESS"
+
+
+def _hook_once(submit, action):
+    """Run `action` once, at the moment submit calls InvokeEndpointAsync."""
+    runtime = submit.aws.client("sagemaker-runtime")
+    fired = []
+
+    def during_invoke(**_):
+        if not fired:
+            fired.append(True)
+            action()
+
+    runtime.meta.events.register("before-call.sagemaker-runtime.InvokeEndpointAsync", during_invoke)
+
+
+@pytest.mark.parametrize("same_event", [True, False], ids=["exact-duplicate", "new-sequencer"])
+def test_a_duplicate_arriving_mid_invocation_does_not_invoke_again(
+    stack, load_function, context, same_event
+):
+    # Two copies of the module, as the local stack's pool (or two Lambda environments) has them.
+    first, second = load_function("submit"), load_function("submit")
+    key = f"uploads/{JOB}/clip.mp4"
+    stack.put_video(key)
+    event = upload_event(key, sequencer="00AA")
+    duplicate = upload_event(key, sequencer="00AA" if same_event else "00AB")
+    answers = []
+    _hook_once(first, lambda: answers.append(second.lambda_handler(duplicate, context)))
+
+    assert first.lambda_handler(event, context) == {"batchItemFailures": []}
+
+    assert len(stack.invocations) == 1
+    assert stack.item(JOB)["status"] == "IN_PROGRESS"
+    assert "claim_token" not in stack.item(JOB)
+    if same_event:
+        # The idempotency record is in progress: the copy returns its record to the queue.
+        assert len(answers[0]["batchItemFailures"]) == 1
+        assert second.lambda_handler(duplicate, context) == {"batchItemFailures": []}
+        assert len(stack.invocations) == 1
+    else:
+        # The claim stops it; its message is done.
+        assert answers == [{"batchItemFailures": []}]
+
+
+def test_many_duplicate_races_invoke_once_per_job(stack, load_function, context):
+    copies = [load_function("submit") for _ in range(3)]
+    jobs = [f"{JOB[:-2]}{index:02x}" for index in range(12)]
+    for index, job in enumerate(jobs):
+        key = f"uploads/{job}/clip.mp4"
+        stack.put_video(key)
+        holder, *others = copies[index % 3 :] + copies[: index % 3]
+        events = [upload_event(key, sequencer=f"{index:02X}{n}") for n in range(3)]
+        _hook_once(
+            holder,
+            lambda others=others, events=events: [
+                copy.lambda_handler(dup, context)
+                for copy, dup in zip(others, events[1:], strict=True)
+            ],
+        )
+        holder.lambda_handler(events[0], context)
+        for copy, dup in zip(others, events[1:], strict=True):
+            assert copy.lambda_handler(dup, context) == {"batchItemFailures": []}
+        holder.aws.client("sagemaker-runtime").meta.events.unregister(
+            "before-call.sagemaker-runtime.InvokeEndpointAsync"
+        )
+
+    invoked = [call["InferenceId"] for call in stack.invocations]
+    assert sorted(invoked) == sorted(jobs)
+    assert all(stack.item(job)["status"] == "IN_PROGRESS" for job in jobs)
+
+
+def test_a_failed_invocation_releases_the_claim_for_the_retry(stack, load_function, context):
+    from botocore.exceptions import ClientError
+
+    submit = load_function("submit")
+    key = f"uploads/{JOB}/clip.mp4"
+    stack.put_video(key)
+
+    def server_error(**_):
+        raise ClientError(
+            {"Error": {"Code": "ServiceUnavailable", "Message": "try later"}},
+            "InvokeEndpointAsync",
+        )
+
+    runtime = submit.aws.client("sagemaker-runtime")
+    runtime.meta.events.register("before-call.sagemaker-runtime.InvokeEndpointAsync", server_error)
+    assert len(submit.lambda_handler(upload_event(key), context)["batchItemFailures"]) == 1
+    assert stack.item(JOB)["status"] == "QUEUED"
+    assert "claim_token" not in stack.item(JOB)
+
+    runtime.meta.events.unregister(
+        "before-call.sagemaker-runtime.InvokeEndpointAsync", server_error
+    )
+    assert submit.lambda_handler(upload_event(key), context) == {"batchItemFailures": []}
+    assert stack.item(JOB)["status"] == "IN_PROGRESS"
+    # Two calls were attempted; the endpoint accepted the second only.
+    assert len(stack.invocations) == 2
+
+
+def test_a_claim_that_outlived_its_holder_lapses(stack, load_function, context):
+    submit = load_function("submit")
+    key = f"uploads/{JOB}/clip.mp4"
+    stack.put_video(key)
+    stack.table.put_item(
+        Item={
+            "job_id": JOB,
+            "owner": "direct",
+            "status": "QUEUED",
+            "created_at": "2026-01-01T00:00:00.000000Z",
+            "updated_at": "2026-01-01T00:00:00.000000Z",
+            "object_key": key,
+            "filename": "clip.mp4",
+            "claim_token": "a-holder-that-died",
+            "claim_until": 1,
+        }
+    )
+
+    assert submit.lambda_handler(upload_event(key), context) == {"batchItemFailures": []}
+
+    assert stack.item(JOB)["status"] == "IN_PROGRESS"
+    assert len(stack.invocations) == 1
+
+
+def test_the_idempotency_key_ignores_the_module_name(stack, load_function, context):
+    first, second = load_function("submit"), load_function("submit")
+    assert first.__name__ != second.__name__
+    key = "uploads/direct upload.mp4"
+    stack.put_video(key)
+    first.lambda_handler(upload_event(key, sequencer="00AA"), context)
+
+    second.lambda_handler(upload_event(key, sequencer="00AA"), context)
+
+    ddb = first.aws.client("dynamodb")
+    ids = [item["id"]["S"] for item in ddb.scan(TableName="video-sentiment-idempotency")["Items"]]
+    assert len(ids) == 1
+    assert ids[0].startswith("video-sentiment.submit.submit_upload#")

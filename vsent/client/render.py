@@ -26,7 +26,8 @@ def status_text(job: dict[str, Any]) -> Text:
     if job.get("filename"):
         line.append(f"  {job['filename']}", "dim")
     if job["status"] == "FAILED" and job.get("reason"):
-        line.append(f"\n  reason: {job['reason']}", "red")
+        code = f" [{job['reason_code']}]" if job.get("reason_code") else ""
+        line.append(f"\n  reason{code}: {job['reason']}", "red")
     return line
 
 

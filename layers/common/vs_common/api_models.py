@@ -87,6 +87,7 @@ class JobView(BaseModel):
     created_at: str
     updated_at: str
     reason: str | None = None
+    reason_code: str | None = None
     result: dict[str, Any] | None = None
     result_url: str | None = None
     result_url_expires_in: int | None = None
@@ -106,6 +107,7 @@ class JobView(BaseModel):
         }
         if job.status is JobStatus.FAILED:
             fields["reason"] = job.reason
+            fields["reason_code"] = job.reason_code
         return cls(**fields)
 
     @classmethod

@@ -75,6 +75,7 @@ class Job(BaseModel):
     output_location: str | None = None
     failure_location: str | None = None
     reason: str | None = None
+    reason_code: str | None = None
     result_json: str | None = None
     result_key: str | None = None
     expires_at: int | None = None

@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import re
 from typing import Literal
 
 from aws_lambda_powertools.utilities.parser.models import SnsNotificationModel, SqsRecordModel
 from pydantic import BaseModel, ConfigDict, Json, model_validator
-
-MAX_REASON_CHARS = 1000
-_SEE_LOGS = re.compile(r"\.?\s*See https?://\S+.*?for more information\.?\s*$", re.DOTALL)
-_WITH_MESSAGE = re.compile(r'with message "(?P<message>.*)"\s*$', re.DOTALL)
-_EXCEPTION_PREFIX = re.compile(r"^(?:[A-Z][A-Za-z0-9_.]*(?:Error|Exception|Timeout)\s*:\s*)+")
 
 
 class InferenceRequestParameters(BaseModel):
@@ -71,29 +64,3 @@ class NotificationRecord(SqsRecordModel):  # type: ignore[override]
     """One SQS record of the notifications queue."""
 
     body: Json[SnsInferenceNotification]  # type: ignore[assignment]
-
-
-def clean_failure_reason(reason: str | None) -> str:
-    """The model's own message inside SageMaker's failure reason.
-
-    SageMaker wraps what the container raised, e.g. 'ClientError: Received client error (400)
-    from primary with message "not a video: …". See https://… for more information.'; the
-    serving stack may wrap it once more in a JSON body with a "message" field.
-    """
-    text = (reason or "").strip()
-    text = _SEE_LOGS.sub("", text)
-    match = _WITH_MESSAGE.search(text)
-    if match:
-        text = match.group("message")
-    text = text.strip()
-    try:
-        body = json.loads(text)
-    except ValueError:
-        body = None
-    if isinstance(body, dict):
-        text = str(body.get("message") or body.get("errorMessage") or text)
-    text = _EXCEPTION_PREFIX.sub("", text.strip())
-    text = " ".join(text.split())
-    if not text:
-        return "the inference failed without a reason"
-    return text[:MAX_REASON_CHARS]

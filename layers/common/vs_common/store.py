@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, Key
@@ -14,6 +15,9 @@ from vs_common.jobs import InvalidTransition, Job, JobStatus, sources_of, utc_no
 
 OWNER_INDEX = "owner-created-index"
 OBJECT_KEY_INDEX = "object-key-index"
+# The attributes of a QUEUED row that one invocation of submit holds while it invokes the endpoint.
+CLAIM_TOKEN = "claim_token"
+CLAIM_UNTIL = "claim_until"
 
 
 def _conditional_failure(exc: ClientError) -> bool:
@@ -128,6 +132,80 @@ class JobStore:
         )
         return self._update(job_id, target, sets, condition, names, values)
 
+    def claim(self, job_id: str, token: str, lease_s: float) -> bool:
+        """Claim a QUEUED job for one invocation of the endpoint; False if someone holds it.
+
+        One conditional write decides between concurrent claimers. A claim lapses after
+        `lease_s` (the claimer's remaining run time), so a claimer that died frees the job
+        for the retry of its message.
+        """
+        now = time.time()
+        try:
+            self._table.update_item(
+                Key={"job_id": job_id},
+                UpdateExpression="SET #claim = :token, #until = :until",
+                ConditionExpression=(
+                    "#status = :queued AND (attribute_not_exists(#claim) OR #until < :now)"
+                ),
+                ExpressionAttributeNames={
+                    "#status": "status",
+                    "#claim": CLAIM_TOKEN,
+                    "#until": CLAIM_UNTIL,
+                },
+                ExpressionAttributeValues={
+                    ":token": token,
+                    ":until": Decimal(str(round(now + lease_s, 3))),
+                    ":now": Decimal(str(round(now, 3))),
+                    ":queued": JobStatus.QUEUED.value,
+                },
+            )
+        except ClientError as exc:
+            if _conditional_failure(exc):
+                return False
+            raise
+        return True
+
+    def release(self, job_id: str, token: str) -> None:
+        """Give up a claim (the invocation could not be made), so a retry can claim the job."""
+        try:
+            self._table.update_item(
+                Key={"job_id": job_id},
+                UpdateExpression="REMOVE #claim, #until",
+                ConditionExpression="#claim = :token",
+                ExpressionAttributeNames={"#claim": CLAIM_TOKEN, "#until": CLAIM_UNTIL},
+                ExpressionAttributeValues={":token": token},
+            )
+        except ClientError as exc:
+            if not _conditional_failure(exc):
+                raise
+
+    def start(self, job_id: str, token: str, fields: Mapping[str, Any]) -> Job:
+        """Move the job its claimer invoked to IN_PROGRESS, dropping the claim."""
+        names = {"#status": "status", "#updated": "updated_at", "#claim": CLAIM_TOKEN}
+        values: dict[str, Any] = {
+            ":target": JobStatus.IN_PROGRESS.value,
+            ":now": utc_now(),
+            ":token": token,
+            ":queued": JobStatus.QUEUED.value,
+        }
+        sets = ["#status = :target", "#updated = :now"]
+        for i, (name, value) in enumerate(fields.items()):
+            if value is None:
+                continue
+            names[f"#f{i}"] = name
+            values[f":f{i}"] = value
+            sets.append(f"#f{i} = :f{i}")
+        names["#until"] = CLAIM_UNTIL
+        return self._update(
+            job_id,
+            JobStatus.IN_PROGRESS,
+            sets,
+            "#status = :queued AND #claim = :token",
+            names,
+            values,
+            remove=["#claim", "#until"],
+        )
+
     def _update(
         self,
         job_id: str,
@@ -136,12 +214,16 @@ class JobStore:
         condition: str,
         names: dict[str, str],
         values: dict[str, Any],
+        remove: Iterable[str] = (),
     ) -> Job:
         """One conditional update; a refused condition is an InvalidTransition to `target`."""
+        expression = "SET " + ", ".join(sets)
+        if remove:
+            expression += " REMOVE " + ", ".join(remove)
         try:
             new = self._table.update_item(
                 Key={"job_id": job_id},
-                UpdateExpression="SET " + ", ".join(sets),
+                UpdateExpression=expression,
                 ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,

@@ -51,22 +51,14 @@ def container_of(head: bytes) -> str | None:
     return None
 
 
-def _human_bytes(n: int) -> str:
+def human_bytes(n: int) -> str:
+    """A byte count for people: 512 bytes, 1.5 MiB, 2.0 GiB."""
     size = float(n)
     for unit in ("bytes", "KiB", "MiB", "GiB"):
         if size < 1024 or unit == "GiB":
             return f"{int(size)} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
         size /= 1024
     raise AssertionError("unreachable")
-
-
-def size_problem(size: int, max_bytes: int) -> str | None:
-    """Why an object of `size` bytes cannot be processed, or None when the size is fine."""
-    if size <= 0:
-        return "the file is empty (0 bytes)"
-    if size > max_bytes:
-        return f"the file is {_human_bytes(size)}, over the limit of {_human_bytes(max_bytes)}"
-    return None
 
 
 def name_problem(filename: str) -> str | None:
@@ -77,10 +69,3 @@ def name_problem(filename: str) -> str | None:
         f"not a video: {filename!r} does not end in a video extension "
         f"({', '.join(VIDEO_EXTENSIONS)})"
     )
-
-
-def content_problem(filename: str, head: bytes) -> str | None:
-    """Why the first bytes are not a video container, or None when they are."""
-    if container_of(head) is not None:
-        return None
-    return f"not a video: the content of {filename!r} is not an MP4/MOV, Matroska/WebM or AVI file"
