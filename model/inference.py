@@ -82,7 +82,7 @@ def _s3() -> Any:
 def _s3_failure(uri: str, exc: Exception) -> Exception:
     code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else ""
     if code in ("404", "NoSuchKey", "NoSuchBucket", "NotFound"):
-        return InvalidInput(f"{uri} does not exist")
+        return InvalidInput(f"{uri} does not exist", code="not_found")
     return RuntimeError(f"cannot read {uri}: {exc}")
 
 
@@ -133,7 +133,8 @@ def input_fn(request_body: bytes | str, request_content_type: str) -> VideoReque
         return VideoRequest(options=SegmentationOptions(), video_bytes=data)
     raise InvalidInput(
         f"unsupported content type {request_content_type!r}: send application/json (a manifest"
-        " naming the video in S3) or the video itself as video/*"
+        " naming the video in S3) or the video itself as video/*",
+        status=415,
     )
 
 
@@ -163,5 +164,7 @@ def output_fn(prediction: PredictionResult, accept: str | None) -> str:
     """The result document as JSON."""
     wanted = {part.split(";", 1)[0].strip().lower() for part in (accept or JSON).split(",")}
     if not wanted & {JSON, "*/*", "application/*", ""}:
-        raise InvalidInput(f"unsupported accept type {accept!r}: results are application/json")
+        raise InvalidInput(
+            f"unsupported accept type {accept!r}: results are application/json", status=406
+        )
     return json.dumps(prediction.to_dict(), ensure_ascii=False)

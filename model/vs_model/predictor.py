@@ -40,10 +40,16 @@ ASR_SUBFOLDER = "asr"
 
 
 class InvalidInput(ValueError):
-    """A request the service cannot process; the message is what the user reads."""
+    """A request the service cannot process: why (for the user), a failure code, an HTTP status.
 
-    def __init__(self, reason: str) -> None:
+    The codes are those of vs_model.failures; `status` is 4xx, since the caller can fix it.
+    """
+
+    def __init__(self, reason: str, code: str = "bad_request", status: int = 400) -> None:
         super().__init__(f"invalid input: {reason}")
+        self.reason = reason
+        self.code = code
+        self.status = status
 
 
 def default_batch_size(device: str) -> int:
@@ -270,11 +276,14 @@ class Predictor:
     def _check_duration(self, duration_s: float) -> None:
         limit = self.settings.max_video_seconds
         if duration_s <= 0:
-            raise InvalidInput("the video has no duration (no frames could be timed)")
+            raise InvalidInput(
+                "the video has no duration (no frames could be timed)", code="corrupt_video"
+            )
         if limit is not None and duration_s > limit:
             raise InvalidInput(
                 f"the video lasts {duration_s:.1f} s, longer than the {limit:g} s"
-                " this service accepts"
+                " this service accepts",
+                code="too_long",
             )
 
     def _audio(self, video: str | Path) -> torch.Tensor:

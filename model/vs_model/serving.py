@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import logging
 import sys
 import tarfile
 import tempfile
@@ -25,9 +26,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from vs_model.media import MediaError
-from vs_model.predictor import InvalidInput
+from vs_model.failures import report, request_filename
 
+log = logging.getLogger("vs_model.serving")
 MAX_BODY_BYTES = 6 * 1024**3
 
 
@@ -80,16 +81,6 @@ def load_served_model(path: str | Path, scratch: Path) -> ServedModel:
     return ServedModel(handlers, handlers.model_fn(str(folder)), threading.Lock())
 
 
-def _status_for(exc: Exception) -> tuple[HTTPStatus, str]:
-    if isinstance(exc, InvalidInput) and "unsupported content type" in str(exc):
-        return HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"
-    if isinstance(exc, InvalidInput) and "unsupported accept type" in str(exc):
-        return HTTPStatus.NOT_ACCEPTABLE, "not_acceptable"
-    if isinstance(exc, InvalidInput | MediaError):
-        return HTTPStatus.BAD_REQUEST, "invalid_input"
-    return HTTPStatus.INTERNAL_SERVER_ERROR, "internal_error"
-
-
 class InvocationHandler(BaseHTTPRequestHandler):
     """HTTP handler; ``server.served`` holds the ServedModel."""
 
@@ -117,10 +108,13 @@ class InvocationHandler(BaseHTTPRequestHandler):
         try:
             answer = self.server.served.invoke(body, content_type, self.headers.get("Accept"))
         except Exception as exc:
-            status, code = _status_for(exc)
-            if status >= 500:
-                self.log_error("invocation failed: %r", exc)
-            self._fail(status, code, str(exc))
+            failure = report(exc, request_filename(body, content_type))
+            # The details (temporary paths, the decoder's words, a traceback) stay in this log.
+            if failure.status >= 500:
+                log.exception("invocation failed (%s)", failure.code)
+            else:
+                log.info("invocation refused (%s): %s", failure.code, exc)
+            self._json(failure.status, failure.body())
             return
         self._send(HTTPStatus.OK, answer.encode("utf-8"))
 
@@ -171,6 +165,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     server = ModelServer(args.model, args.host, args.port)
     print(f"serving {args.model} on {server.url} (GET /ping, POST /invocations)", flush=True)
     try:

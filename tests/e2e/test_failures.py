@@ -29,7 +29,9 @@ def test_undecodable_upload_fails_with_a_readable_reason(
     assert job["status"] == "FAILED"
     # It reached the endpoint: the failure is the model server's, not submit's sniffing.
     assert ledger("processed")[created["job_id"]] == 1
-    reason = client.get_job(created["job_id"])["reason"]
-    assert reason
-    assert not reason.lstrip().startswith("{"), f"reason is not for people: {reason}"
+    failed = client.get_job(created["job_id"])
+    assert failed["reason_code"] == "corrupt_video"
+    assert failed["reason"] == (
+        "'broken.mp4' is corrupt or truncated: its video could not be decoded."
+    )
     assert "result" not in job

@@ -69,9 +69,9 @@ def test_invocation_returns_a_valid_result(
 @pytest.mark.parametrize(
     ("path", "body", "content_type", "status", "code", "message"),
     [
-        ("/invocations", b"hello" * 100, "video/mp4", 400, "invalid_input", "not a video file"),
-        ("/invocations", b"{}", "application/json", 400, "invalid_input", "bad manifest"),
-        ("/invocations", b"a,b", "text/csv", 415, "unsupported_media_type", "unsupported content"),
+        ("/invocations", b"hello" * 100, "video/mp4", 400, "not_a_video", "is not a video: it"),
+        ("/invocations", b"{}", "application/json", 400, "bad_request", "bad manifest"),
+        ("/invocations", b"a,b", "text/csv", 415, "bad_request", "unsupported content"),
         ("/nowhere", None, "", 404, "not_found", "no route /nowhere"),
     ],
 )
