@@ -20,7 +20,7 @@ def _awaiting(stack, key: str, owner: str = "2f5b7c1e-8d4a-4e3b-9a6f-1c0d2e3f4a5
     """The row POST /uploads makes before it hands out the presigned POST for `key`."""
     stack.table.put_item(
         Item={
-            "job_id": JOB,
+            "job_id": key.split("/")[1],
             "owner": owner,
             "status": "AWAITING_UPLOAD",
             "created_at": "2026-01-01T00:00:00.000000Z",
@@ -321,6 +321,7 @@ def test_a_duplicate_arriving_mid_invocation_does_not_invoke_again(
     # Two copies of the module, as the local stack's pool (or two Lambda environments) has them.
     first, second = load_function("submit"), load_function("submit")
     key = f"uploads/{JOB}/clip.mp4"
+    _awaiting(stack, key)
     stack.put_video(key)
     event = upload_event(key, sequencer="00AA")
     duplicate = upload_event(key, sequencer="00AA" if same_event else "00AB")
@@ -347,6 +348,7 @@ def test_many_duplicate_races_invoke_once_per_job(stack, load_function, context)
     jobs = [f"{JOB[:-2]}{index:02x}" for index in range(12)]
     for index, job in enumerate(jobs):
         key = f"uploads/{job}/clip.mp4"
+        _awaiting(stack, key)
         stack.put_video(key)
         holder, *others = copies[index % 3 :] + copies[: index % 3]
         events = [upload_event(key, sequencer=f"{index:02X}{n}") for n in range(3)]
@@ -374,6 +376,7 @@ def test_a_failed_invocation_releases_the_claim_for_the_retry(stack, load_functi
 
     submit = load_function("submit")
     key = f"uploads/{JOB}/clip.mp4"
+    _awaiting(stack, key)
     stack.put_video(key)
 
     def server_error(**_):
