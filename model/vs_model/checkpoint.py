@@ -7,6 +7,7 @@ the encoder is rebuilt from its saved configuration and the state dict supplies 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,15 @@ class LoadedModel:
     model: MultimodalSentimentModel
     tokenizer: PreTrainedTokenizerBase
     cfg: ModelConfig
+
+
+def file_sha256(path: str | Path) -> str:
+    """Hex SHA-256 of a file's content, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as data:
+        for block in iter(lambda: data.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _unwrap(model: nn.Module) -> MultimodalSentimentModel:

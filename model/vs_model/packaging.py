@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import hashlib
 import os
 import tarfile
 import tempfile
@@ -28,7 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from vs_model.asr import WHISPER_BASE_FILES, AsrError, installed_whisper_base, verify_whisper_folder
-from vs_model.checkpoint import read_config
+from vs_model.checkpoint import file_sha256, read_config
 from vs_model.predictor import ASR_SUBFOLDER
 
 MODEL_ROOT = Path(__file__).resolve().parent.parent
@@ -102,16 +101,7 @@ def write_package(entries: list[tuple[str, Path]], out: Path) -> str:
     except BaseException:
         os.unlink(partial)
         raise
-    return sha256_of(out)
-
-
-def sha256_of(path: Path) -> str:
-    """Hex sha256 of a file."""
-    digest = hashlib.sha256()
-    with path.open("rb") as data:
-        for block in iter(lambda: data.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_sha256(out)
 
 
 def _safe_extract(archive: Path, into: Path) -> None:

@@ -9,7 +9,6 @@ schema ``video-sentiment/result@1``.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 import time
 import uuid
@@ -22,7 +21,7 @@ import torch
 
 from vs_model import media
 from vs_model.asr import SpeechRecognizer, installed_whisper_base
-from vs_model.checkpoint import WEIGHTS_FILE, LoadedModel, load_model
+from vs_model.checkpoint import WEIGHTS_FILE, LoadedModel, file_sha256, load_model
 from vs_model.config import TINY_TEXT_MODEL, ModelConfig
 from vs_model.labels import EMOTIONS, SENTIMENTS
 from vs_model.segmentation import (
@@ -145,11 +144,7 @@ class PredictionResult:
 
 
 def _weights_version(folder: Path) -> str:
-    digest = hashlib.sha256()
-    with (folder / WEIGHTS_FILE).open("rb") as weights:
-        for block in iter(lambda: weights.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:16]
+    return file_sha256(folder / WEIGHTS_FILE)[:16]
 
 
 def _model_info(folder: Path, cfg: ModelConfig) -> ModelInfo:

@@ -9,6 +9,7 @@ import jsonschema
 import pytest
 import torch
 
+from vs_model import asr
 from vs_model.asr import (
     WHISPER_BASE_FILES,
     AsrError,
@@ -125,6 +126,19 @@ def test_the_cache_is_built_once_and_repaired(tmp_path: Path) -> None:
     (folder / "tokenizer.json").write_text("{}")
     assert verify_whisper_folder(installed_whisper_base(tmp_path)) == folder
     assert [p.name for p in tmp_path.iterdir()] == ["whisper-base"]
+
+
+def test_parts_that_join_to_another_model_are_refused(
+    whisper_base: Path, tmp_path: Path, monkeypatch
+) -> None:
+    parts = {name: copy_of(whisper_base, tmp_path / name) for name in asr.PART_PACKAGES}
+    first, second = parts.values()
+    (first / "model.bin.part1").write_bytes(b"half of something")
+    (second / "model.bin.part2").write_bytes(b"else")
+    monkeypatch.setattr(asr, "_package_data", parts.get)
+    with pytest.raises(AsrError, match=r"join to sha256 [0-9a-f]{64}, not the release's d01c30"):
+        installed_whisper_base(tmp_path / "cache")
+    assert list((tmp_path / "cache").iterdir()) == []
 
 
 def test_speech_is_transcribed_into_timed_utterances(recognizer, speech_video) -> None:
