@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 import torchaudio
 from faster_whisper import WhisperModel
@@ -288,8 +289,11 @@ class SpeechRecognizer:
         if kind == "cuda":
             try:
                 model = WhisperModel(str(folder), device="cuda", compute_type="float16")
+                # CTranslate2 opens cuBLAS and cuDNN on first use: fail here, not mid-request.
+                segments, _ = model.transcribe(np.zeros(WHISPER_SAMPLE_RATE, np.float32), "en")
+                list(segments)
                 return cls(model, language)
-            except (RuntimeError, ValueError) as exc:
+            except (RuntimeError, ValueError, OSError) as exc:
                 log.warning("Whisper on CUDA is unavailable (%s); it runs on the CPU", exc)
         model = WhisperModel(str(folder), device="cpu", compute_type=_compute_type("cpu"))
         return cls(model, language)

@@ -5,6 +5,7 @@ import json
 import shutil
 from pathlib import Path
 
+import ctranslate2
 import jsonschema
 import pytest
 import torch
@@ -153,6 +154,14 @@ def test_speech_is_transcribed_into_timed_utterances(recognizer, speech_video) -
     assert "happy today" in texts[0]
     assert "angry with you" in texts[1]
     assert "feel so alone" in texts[2]
+
+
+def test_a_cuda_request_runs_wherever_ctranslate2_can(whisper_base: Path, caplog) -> None:
+    recognizer = SpeechRecognizer.load(whisper_base, "cuda")
+    expected = "cuda" if ctranslate2.get_cuda_device_count() else "cpu"
+    assert recognizer.model.model.device == expected
+    if expected == "cpu":
+        assert "Whisper on CUDA is unavailable" in caplog.text
 
 
 def test_asr_is_skipped_when_there_is_no_speech(recognizer) -> None:
