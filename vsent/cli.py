@@ -6,6 +6,7 @@ Every command module holds a ``typer.Typer`` named ``app``: a named one is a com
 
 import typer
 
+from vsent.client import account
 from vsent.client import commands as client_commands
 from vsent.ops.commands import dataset, model, stack, train
 from vsent.stack.commands import register as register_stack
@@ -17,7 +18,15 @@ app = typer.Typer(
 )
 local_stack = typer.Typer()
 register_stack(local_stack)
-for commands in (client_commands.app, local_stack, train.app, dataset.app, model.app, stack.app):
+for commands in (
+    client_commands.app,
+    account.app,
+    local_stack,
+    train.app,
+    dataset.app,
+    model.app,
+    stack.app,
+):
     app.add_typer(commands)
 
 

@@ -7,13 +7,17 @@ is started), under a unique module name because all three are called app.py.
 from __future__ import annotations
 
 import importlib.util
+import io
+import json
 import uuid
 from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
 
 import pytest
+from identity_support import Pool
 from moto import mock_aws
+from moto.utilities.utils import load_resource
 from support import (
     ACCOUNT,
     BUCKET,
@@ -23,8 +27,10 @@ from support import (
     JOBS_TABLE,
     KEYS_TABLE,
     NOTIFICATIONS_QUEUE,
+    REGION,
     ROOT,
     UPLOADS_QUEUE,
+    USAGE_PLAN_NAME,
     LambdaContext,
     Stack,
 )
@@ -174,3 +180,39 @@ def load_function(stack: Stack) -> Callable[[str], ModuleType]:
 def context() -> LambdaContext:
     """A Lambda context."""
     return LambdaContext()
+
+
+@pytest.fixture
+def pool(stack: Stack, env: pytest.MonkeyPatch) -> Pool:
+    """A user pool as the template declares it, the usage plan, and the functions pointed at
+    them; the pool's JWKS is served from moto's key file (moto only serves it in server mode)."""
+    cognito = aws.client("cognito-idp")
+    pool_id = cognito.create_user_pool(
+        PoolName="users",
+        UsernameAttributes=["email"],
+        AutoVerifiedAttributes=["email"],
+        Policies={"PasswordPolicy": {"MinimumLength": 12, "RequireSymbols": False}},
+    )["UserPool"]["Id"]
+    client_id = cognito.create_user_pool_client(
+        UserPoolId=pool_id,
+        ClientName="web",
+        GenerateSecret=False,
+        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+    )["UserPoolClient"]["ClientId"]
+    aws.client("apigateway").create_usage_plan(
+        name=USAGE_PLAN_NAME,
+        throttle={"rateLimit": 10, "burstLimit": 20},
+        quota={"limit": 1000, "period": "MONTH"},
+    )
+    env.setenv("USER_POOL_ID", pool_id)
+    env.setenv("USER_POOL_CLIENT_ID", client_id)
+    public = json.dumps(load_resource("cognitoidp/resources/jwks-public.json")).encode()
+    served: list[str] = []
+
+    def urlopen(url: str, timeout: float) -> io.BytesIO:
+        served.append(url)
+        assert url == f"https://cognito-idp.{REGION}.amazonaws.com/{pool_id}/.well-known/jwks.json"
+        return io.BytesIO(public)
+
+    env.setattr("vs_common.tokens.urllib.request.urlopen", urlopen)
+    return Pool(pool_id, client_id)

@@ -53,19 +53,28 @@ def api_retry(retries: int = 5, backoff_s: float = 0.5) -> Retry:
 
 
 class ApiClient:
-    """Calls the API with the key in `x-api-key`, retrying throttling and gateway errors."""
+    """Calls the API, retrying throttling and gateway errors.
+
+    The caller is an API key (`x-api-key`), or `auth`: a signed-in user's token, or SigV4 for
+    the operator, who reads the jobs of direct uploads on the operator routes.
+    """
 
     def __init__(
         self,
         api_url: str,
-        api_key: str,
+        api_key: str | None = None,
         session: requests.Session | None = None,
         retry: Retry | None = None,
         timeout_s: float = 30,
+        auth: requests.auth.AuthBase | None = None,
+        operator: bool = False,
     ) -> None:
         self.api_url = api_url.rstrip("/")
         self._session = session or requests.Session()
-        self._session.headers["x-api-key"] = api_key
+        if api_key:
+            self._session.headers["x-api-key"] = api_key
+        self._session.auth = auth
+        self._jobs = "/operator/jobs" if operator else "/jobs"
         adapter = HTTPAdapter(max_retries=retry or api_retry())
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
@@ -101,7 +110,7 @@ class ApiClient:
 
     def get_job(self, job_id: str) -> dict[str, Any]:
         """GET /jobs/{job_id}: the job, with its result once COMPLETED."""
-        return self._request("GET", f"/jobs/{job_id}").json()
+        return self._request("GET", f"{self._jobs}/{job_id}").json()
 
     def list_jobs(self, limit: int = 20) -> Iterator[dict[str, Any]]:
         """The caller's jobs, newest first, following pagination."""
@@ -110,7 +119,7 @@ class ApiClient:
             params: dict[str, Any] = {"limit": limit}
             if token:
                 params["next_token"] = token
-            page = self._request("GET", "/jobs", params=params).json()
+            page = self._request("GET", self._jobs, params=params).json()
             yield from page["jobs"]
             token = page.get("next_token")
             if not token:
@@ -118,11 +127,27 @@ class ApiClient:
 
     def find_by_key(self, key: str) -> list[dict[str, Any]]:
         """GET /jobs?key=: the job(s) of an object uploaded straight to S3."""
-        return self._request("GET", "/jobs", params={"key": key}).json()["jobs"]
+        return self._request("GET", self._jobs, params={"key": key}).json()["jobs"]
 
     def delete_job(self, job_id: str) -> None:
         """DELETE /jobs/{job_id}."""
         self._request("DELETE", f"/jobs/{job_id}")
+
+    def create_key(self, name: str) -> dict[str, Any]:
+        """POST /keys: a new API key of the signed-in user; its `value` is shown only now."""
+        return self._request("POST", "/keys", json={"name": name}).json()
+
+    def list_keys(self) -> list[dict[str, Any]]:
+        """GET /keys: the caller's keys (ids and names)."""
+        return self._request("GET", "/keys").json()["keys"]
+
+    def revoke_key(self, key_id: str) -> None:
+        """DELETE /keys/{key_id}: the key stops working at once; its jobs stay the user's."""
+        self._request("DELETE", f"/keys/{key_id}")
+
+    def usage(self) -> dict[str, Any]:
+        """GET /usage: the usage plan's limits and this month's requests per key."""
+        return self._request("GET", "/usage").json()
 
     def result(self, job: dict[str, Any]) -> dict[str, Any] | None:
         """The result document of a COMPLETED job, inline or from its presigned link."""

@@ -12,7 +12,7 @@ from rich.console import Console
 from tqdm import tqdm
 
 from vsent.client.api import ApiClient, ApiError, upload_presigned_post, video_content_type
-from vsent.client.options import ApiKey, ApiUrl, Connection, Region, StackName
+from vsent.client.options import ApiKey, ApiUrl, Connection, Operator, Region, StackName
 from vsent.client.plot import plot_timeline
 from vsent.client.render import result_table, status_text
 from vsent.client.settings import ClientSettings, SettingsError
@@ -25,14 +25,17 @@ AsJson = Annotated[bool, typer.Option("--json", help="print JSON instead of a ta
 JobId = Annotated[str, typer.Argument(help="job id (from `vsent submit`)")]
 
 
-def _client(connection: Connection) -> tuple[ApiClient, ClientSettings]:
+def client_of(connection: Connection, operator: bool = False) -> tuple[ApiClient, ClientSettings]:
+    """The API client for these options (SigV4 with `operator`); exits with the reason if none."""
     with reported(SettingsError):
         settings = connection.settings()
-    return ApiClient(settings.api_url, settings.api_key), settings
+        return settings.client(operator), settings
 
 
-def _job(connection: Connection, job_id: str) -> tuple[ApiClient, dict[str, Any]]:
-    client, _ = _client(connection)
+def _job(
+    connection: Connection, job_id: str, operator: bool = False
+) -> tuple[ApiClient, dict[str, Any]]:
+    client, _ = client_of(connection, operator)
     with reported(ApiError):
         return client, client.get_job(job_id)
 
@@ -104,7 +107,7 @@ def submit(
     region: Region = None,
 ) -> None:
     """Upload a video (presigned POST) and print its job id."""
-    client, settings = _client(Connection(api_url, api_key, stack_name, region))
+    client, settings = client_of(Connection(api_url, api_key, stack_name, region))
     with reported(ApiError):
         created = submit_video(client, video, transcript)
     console.print(f"job [bold]{created['job_id']}[/] ({settings.source})")
@@ -117,13 +120,14 @@ def submit(
 def status(
     job_id: JobId,
     as_json: AsJson = False,
+    operator: Operator = False,
     api_url: ApiUrl = None,
     api_key: ApiKey = None,
     stack_name: StackName = None,
     region: Region = None,
 ) -> None:
     """Print a job's state (and its failure reason)."""
-    _, job = _job(Connection(api_url, api_key, stack_name, region), job_id)
+    _, job = _job(Connection(api_url, api_key, stack_name, region), job_id, operator)
     if as_json:
         console.print_json(json.dumps({k: v for k, v in job.items() if k != "result"}))
     else:
@@ -135,13 +139,14 @@ def wait_command(
     job_id: JobId,
     timeout: Annotated[float, typer.Option(help="seconds before giving up")] = 1800,
     as_json: AsJson = False,
+    operator: Operator = False,
     api_url: ApiUrl = None,
     api_key: ApiKey = None,
     stack_name: StackName = None,
     region: Region = None,
 ) -> None:
     """Poll a job with backoff, printing each change of state, then its result."""
-    client, _ = _client(Connection(api_url, api_key, stack_name, region))
+    client, _ = client_of(Connection(api_url, api_key, stack_name, region), operator)
     with reported(ApiError, TimeoutError):
         job = client.wait(job_id, on_change=_print_change, timeout_s=timeout)
     _show_outcome(client, job, as_json)
@@ -151,13 +156,14 @@ def wait_command(
 def result(
     job_id: JobId,
     as_json: AsJson = False,
+    operator: Operator = False,
     api_url: ApiUrl = None,
     api_key: ApiKey = None,
     stack_name: StackName = None,
     region: Region = None,
 ) -> None:
     """Print a finished job's utterances as a table (or the result document as JSON)."""
-    client, job = _job(Connection(api_url, api_key, stack_name, region), job_id)
+    client, job = _job(Connection(api_url, api_key, stack_name, region), job_id, operator)
     if job["status"] != "COMPLETED":
         console.print(status_text(job))
         raise typer.Exit(JOB_FAILED if job["status"] == "FAILED" else JOB_UNFINISHED)
@@ -168,18 +174,43 @@ def result(
 def plot(
     job_id: JobId,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="PNG to write")] = None,
+    operator: Operator = False,
     api_url: ApiUrl = None,
     api_key: ApiKey = None,
     stack_name: StackName = None,
     region: Region = None,
 ) -> None:
     """Write a timeline PNG of emotion and sentiment per utterance."""
-    client, job = _job(Connection(api_url, api_key, stack_name, region), job_id)
+    client, job = _job(Connection(api_url, api_key, stack_name, region), job_id, operator)
     document = client.result(job)
     if document is None:
         raise fail(f"job {job_id} is {job['status']}; there is no result to plot")
     path = plot_timeline(document, out or Path(f"{job_id}.png"))
     console.print(f"wrote {path}")
+
+
+@app.command()
+def find(
+    key: Annotated[str, typer.Argument(help="object key, e.g. uploads/talk.mp4")],
+    as_json: AsJson = False,
+    operator: Operator = False,
+    api_url: ApiUrl = None,
+    api_key: ApiKey = None,
+    stack_name: StackName = None,
+    region: Region = None,
+) -> None:
+    """Print the job(s) of an uploaded object; a video put straight into the bucket needs
+    --operator."""
+    client, _ = client_of(Connection(api_url, api_key, stack_name, region), operator)
+    with reported(ApiError):
+        jobs = client.find_by_key(key)
+    if as_json:
+        console.print_json(
+            json.dumps([{k: v for k, v in j.items() if k != "result"} for j in jobs])
+        )
+        return
+    for job in jobs:
+        console.print(f"{job['job_id']}  {status_text(job)}")
 
 
 @app.command()

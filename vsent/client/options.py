@@ -25,6 +25,14 @@ StackName = Annotated[
     typer.Option("--stack-name", help="deployed stack to read (env VSENT_STACK_NAME)"),
 ]
 Region = Annotated[str | None, typer.Option("--region", help="AWS region (env AWS_REGION)")]
+Operator = Annotated[
+    bool,
+    typer.Option(
+        "--operator",
+        help="sign with your AWS credentials (SigV4) and read the jobs of videos put straight "
+        "into the bucket",
+    ),
+]
 
 
 @dataclass(frozen=True)
