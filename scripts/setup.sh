@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3.11}
-APT_PACKAGES=(ffmpeg espeak-ng)
+# chromium: the browser tier drives Debian's build (Playwright's own browser download is not used).
+APT_PACKAGES=(ffmpeg espeak-ng chromium)
 
 need_apt=()
 for pkg in "${APT_PACKAGES[@]}"; do

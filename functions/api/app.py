@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import (
     APIGatewayRestResolver,
+    CORSConfig,
     Response,
     content_types,
 )
@@ -59,7 +60,13 @@ SECRET_MAX_AGE_S = 3600
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-app = APIGatewayRestResolver(enable_validation=True)
+# The web page calls the API from its own origin; API Gateway answers the preflight itself.
+CORS = (
+    CORSConfig(allow_origin=SETTINGS.allowed_origin, max_age=600)
+    if SETTINGS.allowed_origin
+    else None
+)
+app = APIGatewayRestResolver(enable_validation=True, cors=CORS)
 store = JobStore(aws.table(SETTINGS.jobs_table), SETTINGS.retention_days)
 keys = KeyStore(aws.table(SETTINGS.keys_table))
 plan_keys = UsagePlanKeys(aws.client("apigateway"), SETTINGS.usage_plan_name)

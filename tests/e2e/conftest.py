@@ -1,4 +1,4 @@
-"""One local stack for the whole e2e session, serving a tiny untrained model."""
+"""One local stack for the whole e2e session, serving the tiny untrained model."""
 
 from __future__ import annotations
 
@@ -9,26 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import torch
 
-from vs_model.checkpoint import save_model
-from vs_model.config import preset
-from vs_model.network import MultimodalSentimentModel
-from vs_model.text import build_tokenizer
 from vsent.client.api import ApiClient
 from vsent.client.settings import ClientSettings, local_settings
 from vsent.stack.process import StackProcess
 from vsent.stack.sample import make_sample
 from vsent.stack.state import StackInfo
-
-
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An untrained tiny model folder: the flow is under test, not the predictions."""
-    torch.manual_seed(0)
-    cfg = preset("tiny")
-    folder = tmp_path_factory.mktemp("model")
-    return save_model(folder, MultimodalSentimentModel(cfg), build_tokenizer(cfg), cfg)
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,8 @@ FUNCTIONS = {
     "CompleteFunction": "functions/complete/",
     "ApiFunction": "functions/api/",
     "AuthorizerFunction": "functions/authorizer/",
+    # The custom resource that publishes the web page (issue 13).
+    "SitePublisherFunction": "functions/site/",
 }
 CONTRACT_ENVIRONMENT: dict[str, Any] = {
     "JOBS_TABLE": {"Ref": "JobsTable"},
@@ -125,11 +127,20 @@ def test_user_routes_go_through_the_authorizer_and_are_metered_operator_routes_n
     assert authorizer["FunctionArn"] == {"Fn::GetAtt": ["AuthorizerFunction", "Arn"]}
     assert authorizer["FunctionPayloadType"] == "REQUEST"
     body = cfn_template["Resources"]["Api"]["Properties"]["Body"]
-    paths = {path: set(methods) for path, methods in body["paths"].items()}
+    routes = {
+        path: {method: operation for method, operation in methods.items() if method != "options"}
+        for path, methods in body["paths"].items()
+    }
+    paths = {path: set(methods) for path, methods in routes.items()}
     assert paths == {**USER_ROUTES, **OPERATOR_ROUTES}
     assert body["securityDefinitions"]["UserOrKey"]["x-amazon-apigateway-authtype"] == "custom"
     assert body["securityDefinitions"]["AWS_IAM"]["x-amazon-apigateway-authtype"] == "awsSigv4"
     for path, methods in body["paths"].items():
+        # The web page's CORS preflight: answered by API Gateway itself, before any key check.
+        preflight = methods["options"]
+        assert preflight["x-amazon-apigateway-integration"]["type"] == "mock", path
+        assert not preflight.get("security"), path
+    for path, methods in routes.items():
         for method, operation in methods.items():
             expected = (
                 [{"AWS_IAM": []}]

@@ -33,22 +33,24 @@ def test_bucket_is_encrypted_and_versioned(bucket: dict[str, Any]) -> None:
     assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
 
 
-def test_bucket_policy_refuses_requests_without_tls(sam_template: dict[str, Any]) -> None:
+def test_every_bucket_policy_refuses_requests_without_tls(sam_template: dict[str, Any]) -> None:
     policies = resources_of_type(sam_template, "AWS::S3::BucketPolicy")
-    [policy] = [p["Properties"] for p in policies.values()]
-    assert policy["Bucket"] == {"Ref": "UploadsBucket"}
-    denials = [
-        s
-        for s in statements(policy["PolicyDocument"])
-        if s["Effect"] == "Deny"
-        and s["Condition"].get("Bool", {}).get("aws:SecureTransport") in ("false", False)
-    ]
-    assert len(denials) == 1
-    [deny] = denials
-    assert deny["Principal"] == "*"
-    assert deny["Action"] == "s3:*"
-    assert {"Fn::GetAtt": ["UploadsBucket", "Arn"]} in deny["Resource"]
-    assert {"Fn::Sub": "${UploadsBucket.Arn}/*"} in deny["Resource"]
+    buckets = resources_of_type(sam_template, "AWS::S3::Bucket")
+    assert {p["Properties"]["Bucket"]["Ref"] for p in policies.values()} == set(buckets)
+    for policy in (p["Properties"] for p in policies.values()):
+        name = policy["Bucket"]["Ref"]
+        denials = [
+            s
+            for s in statements(policy["PolicyDocument"])
+            if s["Effect"] == "Deny"
+            and s["Condition"].get("Bool", {}).get("aws:SecureTransport") in ("false", False)
+        ]
+        assert len(denials) == 1, name
+        [deny] = denials
+        assert deny["Principal"] == "*"
+        assert deny["Action"] == "s3:*"
+        assert {"Fn::GetAtt": [name, "Arn"]} in deny["Resource"]
+        assert {"Fn::Sub": f"${{{name}.Arn}}/*"} in deny["Resource"]
 
 
 def test_lifecycle_expires_every_prefix_after_the_retention_period(bucket: dict[str, Any]) -> None:

@@ -245,7 +245,12 @@ def test_job_views_carry_only_the_parts_that_apply():
         "updated_at": "2026-01-01T00:01:00.000000Z",
     }
     failed = JobView.detail(_job(JobStatus.FAILED), s3, settings).body()
+    video_url = failed.pop("video_url")
     assert failed == {**queued, "status": "FAILED", "reason": None, "reason_code": None}
+    # The video's link, for the web page's player, once there is a video.
+    assert "/uploads/j/clip.mp4?" in video_url
+    awaiting = JobView.detail(_job(JobStatus.AWAITING_UPLOAD), s3, settings).body()
+    assert "video_url" not in awaiting
     document = make_result("j")
     inline = _job(JobStatus.COMPLETED, result_json=json.dumps(document))
     assert JobView.detail(inline, s3, settings).body()["result"] == document

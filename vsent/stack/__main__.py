@@ -26,6 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--state-dir", type=Path, required=True)
     parser.add_argument("--template", type=Path, default=default_template())
     parser.add_argument("--api-port", type=int, default=0)
+    parser.add_argument("--web-port", type=int, default=0)
     parser.add_argument("--region", default="us-east-1")
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -39,7 +40,13 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signum, lambda *_: stop.set())
     with (args.state_dir / "model-server.log").open("ab") as model_log:
         stack = LocalStack(
-            args.template, args.model, args.state_dir, model_log, args.api_port, args.region
+            args.template,
+            args.model,
+            args.state_dir,
+            model_log,
+            args.api_port,
+            args.region,
+            args.web_port,
         )
         try:
             info = stack.start()

@@ -121,9 +121,15 @@ class UsagePlan:
             return None
 
 
+# What the template's Api Cors allows a browser to send (SAM answers the preflight with these).
+CORS_ALLOW_HEADERS = "Authorization,Content-Type,X-Amz-Date,X-Api-Key,X-Amz-Security-Token"
+CORS_MAX_AGE_S = 600
+
+
 @dataclass
 class ApiConfig:
-    """What the gateway needs: routes, stage, key lookup, usage plan, gateway responses."""
+    """What the gateway needs: routes, stage, key lookup, usage plan, gateway responses, and
+    the web page's origin, which preflights and the gateway's own refusals answer in CORS."""
 
     routes: list[Route]
     stage: str
@@ -136,6 +142,13 @@ class ApiConfig:
     api_key_source: str = "HEADER"
     authorizers: dict[str, LocalFunction] | None = None
     sigv4: SigV4Verifier | None = None
+    cors_origin: str | None = None
+
+    def cors_headers(self, origin: str | None) -> dict[str, str]:
+        """Access-Control-Allow-Origin for a request from the page's origin, else nothing."""
+        if self.cors_origin and origin == self.cors_origin:
+            return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+        return {}
 
     def gateway_response(self, kind: str) -> tuple[int, bytes]:
         """Status and body of API Gateway's own response of this type."""
@@ -275,6 +288,30 @@ class _GatewayHandler(QuietHandler):
     def do_DELETE(self) -> None:
         self._handle()
 
+    def do_OPTIONS(self) -> None:
+        """A CORS preflight, answered by the gateway without the function or a key (as the
+        MOCK integration that SAM's Api Cors creates does)."""
+        self.read_body()
+        url = urlsplit(self.path)
+        stage_prefix = f"/{self.config.stage}"
+        path = url.path[len(stage_prefix) :] or "/"
+        methods = sorted(
+            {route.method for route in self.config.routes if route.pattern.match(path)}
+        )
+        if not url.path.startswith(stage_prefix + "/") or not methods:
+            self._refuse("MISSING_AUTHENTICATION_TOKEN")
+            return
+        headers = self.config.cors_headers(self.headers.get("Origin"))
+        if headers:
+            headers.update(
+                {
+                    "Access-Control-Allow-Methods": ",".join([*methods, "OPTIONS"]),
+                    "Access-Control-Allow-Headers": CORS_ALLOW_HEADERS,
+                    "Access-Control-Max-Age": str(CORS_MAX_AGE_S),
+                }
+            )
+        self.send(200, b"", headers)
+
     def _handle(self) -> None:
         body = self.read_body()
         url = urlsplit(self.path)
@@ -374,7 +411,8 @@ class _GatewayHandler(QuietHandler):
 
     def _refuse(self, kind: str) -> None:
         status, body = self.config.gateway_response(kind)
-        self.send(status, body, {"Content-Type": "application/json"})
+        cors = self.config.cors_headers(self.headers.get("Origin"))
+        self.send(status, body, {"Content-Type": "application/json", **cors})
 
     def _match(self, path: str) -> tuple[Route, dict[str, str]] | None:
         for route in self.config.routes:

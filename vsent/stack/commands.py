@@ -58,6 +58,7 @@ def _banner(info: StackInfo, log: Path) -> Panel:
         "  [bold yellow](DEMO MODEL: synthetic data)[/]" if info.demo_model else ""
     )
     lines = [
+        f"web page  [bold]{info.web_url}[/]  (sign up, then upload and browse videos)",
         f"API URL   [bold]{info.api_url}[/]",
         f"user      [bold]{info.user_email}[/]  password [bold]{info.user_password}[/]",
         f"API key   [bold]{info.api_key}[/]  (the user's; more: vsent keys create)",
@@ -102,6 +103,7 @@ def run_demo(model: Path, out_dir: Path) -> dict[str, Any]:
         try:
             with console.status("starting the local stack (moto, functions, endpoint, API)"):
                 info = stack.start()
+            console.print(f"web page of this stack (while the demo runs): {info.web_url}")
             settings = local_settings(info)
             client = ApiClient(settings.api_url, settings.api_key)
             created = submit_video(client, video, transcript)
@@ -117,6 +119,9 @@ def run_demo(model: Path, out_dir: Path) -> dict[str, Any]:
         raise fail(f"the demo job ended {job['status']}: {job.get('reason')}")
     picture = plot_timeline(document, out_dir / "demo-timeline.png")
     console.print(f"timeline: {picture}\nlog of the stack: {out_dir / 'stack.log'}")
+    console.print(
+        "to browse videos in the web page: [bold]vsent up[/], then open the web page it prints"
+    )
     return document
 
 
@@ -127,15 +132,18 @@ def register(app: typer.Typer) -> None:
     def up(
         model: ModelOption = None,
         port: Annotated[int, typer.Option(help="API port (0: any free one)")] = 0,
+        web_port: Annotated[int, typer.Option(help="web page port (0: any free one)")] = 0,
         state_dir: StateDir = None,
     ) -> None:
-        """Run the local stack until Ctrl-C; prints the API URL and a usable API key."""
+        """Run the local stack until Ctrl-C; prints the web page's URL, the API URL and a key."""
         state = state_dir or default_state_dir()
         running = StackInfo.read(state)
         if running is not None:
             raise fail(f"a local stack is already running at {running.api_url}; `vsent down`")
         state.mkdir(parents=True, exist_ok=True)
-        stack = StackProcess(_model_or_demo(model, state / "demo-training.log"), state, port)
+        stack = StackProcess(
+            _model_or_demo(model, state / "demo-training.log"), state, port, web_port=web_port
+        )
         pid_file = state / PID_FILE
         signal.signal(signal.SIGTERM, _interrupt)
         try:

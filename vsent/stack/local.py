@@ -18,6 +18,7 @@ from typing import IO, Any
 import boto3
 from moto.server import ThreadedMotoServer
 
+from vs_common.site import page_config
 from vsent.stack.api_gateway import ApiConfig, Route, UsagePlan, gateway_server
 from vsent.stack.async_endpoint import AsyncEndpoint, Ledger
 from vsent.stack.demo_model import is_demo_model
@@ -32,6 +33,7 @@ from vsent.stack.sigv4 import SigV4Verifier
 from vsent.stack.spec import StackSpec, build_spec
 from vsent.stack.state import LEDGER_FILE, LOCAL_CREDENTIALS, StackInfo
 from vsent.stack.users import DemoUser, create_demo_user
+from vsent.stack.web import SiteServer
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +70,14 @@ class LocalStack:
         model_log: IO[bytes],
         api_port: int = 0,
         region: str = "us-east-1",
+        web_port: int = 0,
     ) -> None:
         self.spec = build_spec(template, region=region)
         self._model = model
         self._state_dir = state_dir
         self._model_log = model_log
         self._api_port = api_port
+        self._web_port = web_port
         self._moto: ThreadedMotoServer | None = None
         self._model_server: ModelServerProcess | None = None
         self._endpoint: AsyncEndpoint | None = None
@@ -131,16 +135,22 @@ class LocalStack:
         runtime = runtime_server(self._endpoint, model_url)
         runtime.start()
         self._servers.append(runtime)
+        # The page's server binds first: its origin is what the API answers in CORS.
+        site = SiteServer(self._web_port)
+        site.start()
+        self._servers.append(site)
 
+        environment = functions_environment(self.spec, created.physical_ids)
         os.environ.update(
             {
                 **aws_env,
-                **functions_environment(self.spec, created.physical_ids),
+                **environment,
                 "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": runtime.url,
                 # No X-Ray daemon runs here.
                 "POWERTOOLS_TRACE_DISABLED": "true",
                 # What the template's generated secret holds on AWS: a fresh key per local stack.
                 "PAGINATION_SECRET": secrets.token_urlsafe(48),
+                "ALLOWED_ORIGIN": site.url,
             }
         )
         functions = {
@@ -190,6 +200,7 @@ class LocalStack:
                         ]
                     },
                 ),
+                cors_origin=site.url,
             ),
             self._api_port,
         )
@@ -200,8 +211,22 @@ class LocalStack:
         pool_id = created.physical_ids[self.spec.names[pool.logical_id]]
         client_id = created.physical_ids[self.spec.names[pool.client_logical_id]]
         user: DemoUser = create_demo_user(client("cognito-idp"), pool_id, client_id, api_url)
+        site.configure(
+            page_config(
+                api_url=api_url,
+                region=self.spec.region,
+                cognito_endpoint=f"{moto_url}/",
+                user_pool_id=pool_id,
+                client_id=client_id,
+                max_video_bytes=int(environment["MAX_VIDEO_BYTES"]),
+                max_video_seconds=int(environment["MAX_VIDEO_SECONDS"]),
+                local=True,
+            ),
+            connect=[gateway.url, moto_url],
+        )
         return StackInfo(
             api_url=api_url,
+            web_url=f"{site.url}/",
             api_key=user.api_key,
             api_key_id=user.api_key_id,
             user_email=user.email,

@@ -20,11 +20,17 @@ class StackProcess:
     """One local stack child process and its state folder."""
 
     def __init__(
-        self, model: Path, state_dir: Path, api_port: int = 0, template: Path | None = None
+        self,
+        model: Path,
+        state_dir: Path,
+        api_port: int = 0,
+        template: Path | None = None,
+        web_port: int = 0,
     ) -> None:
         self.model = model
         self.state_dir = state_dir
         self.api_port = api_port
+        self.web_port = web_port
         self.template = template
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -40,6 +46,7 @@ class StackProcess:
         command = [
             sys.executable, "-m", "vsent.stack", "--model", str(self.model),
             "--state-dir", str(self.state_dir), "--api-port", str(self.api_port),
+            "--web-port", str(self.web_port),
         ]  # fmt: skip
         if self.template is not None:
             command += ["--template", str(self.template)]

@@ -101,15 +101,44 @@ def create_resources(spec: StackSpec, clients: Any) -> CreatedResources:
                     ]
                 },
             )
-    if len(spec.buckets) != 1:
+        if bucket.cors_rules:
+            s3.put_bucket_cors(
+                Bucket=bucket.name,
+                CORSConfiguration={"CORSRules": [_cors_rule(rule) for rule in bucket.cors_rules]},
+            )
+    # The uploads bucket is the one whose events start jobs; others (the web page's) are passive.
+    uploads = [bucket for bucket in spec.buckets if bucket.notifications]
+    if len(uploads) != 1:
         raise ValueError(
-            f"the local stack expects one bucket, the template has {len(spec.buckets)}"
+            f"the local stack expects one bucket with upload notifications, the template has "
+            f"{len(uploads)}"
         )
     physical_ids = create_user_pools(spec, clients("cognito-idp"))
     usage_plan_id = create_usage_plan(spec, clients("apigateway"))
     return CreatedResources(
-        queue_urls, queue_arns, topic_arns, spec.buckets[0].name, physical_ids, usage_plan_id
+        queue_urls, queue_arns, topic_arns, uploads[0].name, physical_ids, usage_plan_id
     )
+
+
+def _cors_rule(rule: dict[str, Any]) -> dict[str, Any]:
+    """A CloudFormation CorsRule in the S3 API's shape."""
+    names = {
+        "AllowedHeaders": "AllowedHeaders",
+        "AllowedMethods": "AllowedMethods",
+        "AllowedOrigins": "AllowedOrigins",
+        "ExposedHeaders": "ExposeHeaders",
+        "MaxAge": "MaxAgeSeconds",
+        "Id": "ID",
+    }
+    converted: dict[str, Any] = {}
+    for key, value in rule.items():
+        if key not in names:
+            continue
+        # A CommaDelimitedList parameter's default reaches here as one string.
+        if key.startswith(("Allowed", "Exposed")) and isinstance(value, str):
+            value = [part.strip() for part in value.split(",")]
+        converted[names[key]] = int(value) if key == "MaxAge" else value
+    return converted
 
 
 def create_user_pools(spec: StackSpec, cognito: Any) -> dict[str, str]:

@@ -60,12 +60,13 @@ class BucketNotificationSpec:
 
 @dataclass(frozen=True)
 class BucketSpec:
-    """The uploads bucket and where its events go."""
+    """A bucket, where its events go, and which browser origins may use it (CORS rules)."""
 
     logical_id: str
     name: str
     notifications: list[BucketNotificationSpec]
     versioned: bool
+    cors_rules: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -262,6 +263,11 @@ class _Builder:
             service = {"EndpointConfig": "endpoint-config"}.get(short, short.lower())
             self.refs[logical_id] = f"{arn_prefix.format(service='sagemaker')}:{service}/{name}"
             self.attributes[(logical_id, f"{short}Name")] = name
+        elif kind == "AWS::CloudFront::Distribution":
+            # Locally the page is served by `vsent up`, which sets the origin the API answers.
+            name = self._generated(logical_id).lower()
+            self.refs[logical_id] = name
+            self.attributes[(logical_id, "DomainName")] = f"{name}.cloudfront.net"
         elif kind == "AWS::Serverless::Function":
             name = self._explicit(props, "FunctionName") or self._generated(logical_id)
             self.refs[logical_id] = name
@@ -368,7 +374,9 @@ def _subscriptions(b: _Builder) -> list[SubscriptionSpec]:
 def _buckets(b: _Builder) -> list[BucketSpec]:
     buckets = []
     for logical_id, resource in _resources_of(b.template, "AWS::S3::Bucket").items():
-        props = b.props(resource, "NotificationConfiguration", "VersioningConfiguration")
+        props = b.props(
+            resource, "NotificationConfiguration", "VersioningConfiguration", "CorsConfiguration"
+        )
         notifications = []
         for config in props.get("NotificationConfiguration", {}).get("QueueConfigurations", []):
             rules = config.get("Filter", {}).get("S3Key", {}).get("Rules", [])
@@ -387,6 +395,7 @@ def _buckets(b: _Builder) -> list[BucketSpec]:
                 name=b.names[logical_id],
                 notifications=notifications,
                 versioned=props.get("VersioningConfiguration", {}).get("Status") == "Enabled",
+                cors_rules=props.get("CorsConfiguration", {}).get("CorsRules", []),
             )
         )
     return buckets

@@ -24,6 +24,7 @@ class StackInfo:
     """How to reach a running local stack, and what it serves."""
 
     api_url: str
+    web_url: str
     # A ready user (signed up and confirmed) and an API key of theirs.
     api_key: str
     api_key_id: str

@@ -91,6 +91,7 @@ class JobView(BaseModel):
     result: dict[str, Any] | None = None
     result_url: str | None = None
     result_url_expires_in: int | None = None
+    video_url: str | None = None
 
     @classmethod
     def summary(cls, job: Job) -> JobView:
@@ -112,8 +113,12 @@ class JobView(BaseModel):
 
     @classmethod
     def detail(cls, job: Job, s3: Any, settings: Settings) -> JobView:
-        """The job with its result: inline, or a presigned link when the row only has its key."""
+        """The job with its result (inline, or a presigned link when the row only has its key),
+        and a presigned link to its video once uploaded, for the web page's player."""
         view = cls.summary(job)
+        if job.status is JobStatus.AWAITING_UPLOAD:
+            return view
+        view = view.model_copy(update={"video_url": presigned_get(s3, settings, job.object_key)})
         if job.status is not JobStatus.COMPLETED:
             return view
         if job.result_json:

@@ -75,6 +75,8 @@ class Settings:
     # Unverified API keys stand for a (hashed) owner only under `sam local`, and only when
     # VS_LOCAL_KEY_FALLBACK=true is set as well; the template never sets it (a test checks).
     local_key_fallback: bool = False
+    # The web page's origin, answered in CORS headers; empty answers no browser origin.
+    allowed_origin: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -108,4 +110,5 @@ class Settings:
                 or env.get("AWS_ENDPOINT_URL", "").strip()
             ),
             local_key_fallback=_flag(env, "AWS_SAM_LOCAL") and _flag(env, "VS_LOCAL_KEY_FALLBACK"),
+            allowed_origin=env.get("ALLOWED_ORIGIN", "").strip(),
         )
