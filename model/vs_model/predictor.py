@@ -242,7 +242,7 @@ class Predictor:
         clock = time.perf_counter()
         windows = [(u.start_s, u.end_s) for u in cut.utterances]
         try:
-            features = media.extract(video, windows, self.cfg, audio=audio)
+            features = media.extract(video, windows, self.cfg, audio=audio, device=self.device.type)
         except media.MediaError as exc:
             raise InvalidInput(str(exc)) from exc
         timings["decode"] += time.perf_counter() - clock
@@ -252,7 +252,7 @@ class Predictor:
         timings["model"] = time.perf_counter() - clock
         timings["total"] = time.perf_counter() - started
 
-        warnings = list(cut.warnings)
+        warnings = [*info.warnings, *cut.warnings]
         if self.info.demo:
             warnings.append(
                 "demo model (tiny encoders, toy vocabulary): it says nothing about real videos"
