@@ -16,6 +16,8 @@ from typing import Any
 
 from samlocal_harness import MotoContainer, Sam
 
+from vs_common.apikeys import OWNER_INDEX as KEYS_OWNER_INDEX
+from vs_common.apikeys import KeyStore
 from vs_common.jobs import Job, JobStatus, utc_now
 from vs_common.results import schema
 from vs_common.store import OBJECT_KEY_INDEX, OWNER_INDEX, JobStore
@@ -27,6 +29,12 @@ EVENT_VERSION_ID = "3HL4kqtJlcpXroDTDmjVBH40Nrjfkd"
 EVENT_RESULT_ID = "0b1f8a44-7e2c-4c1e-9d57-2f5a8e0c3b61"
 EVENT_OWNER = "2f5b7c1e-8d4a-4e3b-9a6f-1c0d2e3f4a5b"
 EVENT_FILENAME = "clip.mp4"
+# The API key of the events/ files (authorizer_key.json), and its id.
+EVENT_API_KEY = "EXAMPLEapiKeyValue0123456789abcdefEXAMPLE"
+EVENT_KEY_ID = "k3y1d2x9q7"
+EVENT_ID_TOKEN = "EXAMPLE.ID.TOKEN"
+# The key `sam local start-api` requests carry; the seeded stack knows it as the same user's.
+START_API_KEY = "samlocal-api-key-0123456789"
 
 RETENTION_DAYS = 30
 # An ISO base media file: a file-type box, then a media data box (what submit sniffs is the box
@@ -47,6 +55,8 @@ class Stack:
     idempotency_table: str = "vs-samlocal-idempotency"
     bucket: str = EVENT_BUCKET
     endpoint_name: str = "vs-samlocal-endpoint"
+    keys_table: str = "vs-samlocal-keys"
+    usage_plan_name: str = "vs-samlocal-api"
 
     def environment(self, aws_endpoint_url: str) -> dict[str, str]:
         """The function environment that points every function at this stack in moto."""
@@ -56,6 +66,8 @@ class Stack:
             "IDEMPOTENCY_TABLE": self.idempotency_table,
             "BUCKET": self.bucket,
             "ENDPOINT_NAME": self.endpoint_name,
+            "KEYS_TABLE": self.keys_table,
+            "USAGE_PLAN_NAME": self.usage_plan_name,
             "RETENTION_DAYS": str(RETENTION_DAYS),
             "PAGINATION_SECRET": "samlocal-pagination-secret-0123456789abcdef",
         }
@@ -107,6 +119,30 @@ def seed(moto: MotoContainer, stack: Stack) -> None:
         TableName=stack.idempotency_table,
         TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"},
     )
+
+    dynamodb.create_table(
+        TableName=stack.keys_table,
+        BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[
+            {"AttributeName": name, "AttributeType": string}
+            for name in ("key_hash", "owner", "created_at")
+        ],
+        KeySchema=[{"AttributeName": "key_hash", "KeyType": "HASH"}],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": KEYS_OWNER_INDEX,
+                "KeySchema": [
+                    {"AttributeName": "owner", "KeyType": "HASH"},
+                    {"AttributeName": "created_at", "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )
+    keys = KeyStore(moto.table(stack.keys_table))
+    keys.put(EVENT_API_KEY, EVENT_KEY_ID, EVENT_OWNER, "events")
+    keys.put(START_API_KEY, "st4rt4p1k3", EVENT_OWNER, "start-api")
+    moto.client("apigateway").create_usage_plan(name=stack.usage_plan_name)
 
     sagemaker = moto.client("sagemaker")
     sagemaker.create_model(

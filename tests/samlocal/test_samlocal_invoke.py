@@ -8,7 +8,10 @@ from typing import Any
 
 from samlocal_harness import ROOT
 from samlocal_stack import (
+    EVENT_API_KEY,
+    EVENT_ID_TOKEN,
     EVENT_JOB_ID,
+    EVENT_KEY_ID,
     EVENT_OWNER,
     EVENT_RESULT_ID,
     EVENT_VERSION_ID,
@@ -205,3 +208,42 @@ def test_api_delete_job_removes_the_row_and_the_video(tier: Tier) -> None:
     assert tier.store.get(job_id) is None
     listed = tier.s3.list_object_versions(Bucket=tier.stack.bucket, Prefix=f"uploads/{job_id}/")
     assert not listed.get("Versions")
+
+
+def test_authorizer_allows_the_events_key_as_its_owner(tier: Tier) -> None:
+    event = load_event(ROOT, "authorizer_key", {})
+
+    response = tier.sam.invoke("AuthorizerFunction", event, tier.env_vars).response
+
+    assert response["principalId"] == EVENT_OWNER
+    assert response["context"] == {"owner": EVENT_OWNER, "auth": "key", "key_id": EVENT_KEY_ID}
+    assert response["usageIdentifierKey"] == EVENT_API_KEY
+    assert response["policyDocument"]["Statement"][0]["Effect"] == "Allow"
+
+
+def test_authorizer_verifies_a_pool_token_with_the_keys_moto_publishes(tier: Tier) -> None:
+    cognito = tier.moto.client("cognito-idp")
+    pool_id = cognito.create_user_pool(PoolName="vs-samlocal-users")["UserPool"]["Id"]
+    client_id = cognito.create_user_pool_client(
+        UserPoolId=pool_id, ClientName="web", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"]
+    )["UserPoolClient"]["ClientId"]
+    cognito.admin_create_user(UserPoolId=pool_id, Username="ana", TemporaryPassword="Tmp-pass-123")
+    cognito.admin_set_user_password(
+        UserPoolId=pool_id, Username="ana", Password="Correct-Horse-42", Permanent=True
+    )
+    sub = cognito.admin_get_user(UserPoolId=pool_id, Username="ana")["UserAttributes"]
+    tokens = cognito.initiate_auth(
+        ClientId=client_id,
+        AuthFlow="USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "ana", "PASSWORD": "Correct-Horse-42"},
+    )["AuthenticationResult"]
+    event = load_event(ROOT, "authorizer_token", {EVENT_ID_TOKEN: tokens["IdToken"]})
+    env_vars = tier.env_vars_with(
+        "AuthorizerFunction", USER_POOL_ID=pool_id, USER_POOL_CLIENT_ID=client_id
+    )
+
+    result = tier.sam.invoke("AuthorizerFunction", event, env_vars)
+
+    owner = next(attr["Value"] for attr in sub if attr["Name"] == "sub")
+    assert result.response["context"] == {"owner": owner, "auth": "token", "key_id": ""}, result.log
+    assert result.response["usageIdentifierKey"] == f"meter-{owner}"
