@@ -7,24 +7,19 @@ installs Debian's package). A failed test leaves a screenshot in test-output/bro
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser_support import CHROMIUM, DESKTOP, OUTPUT
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
 from vsent.stack.process import StackProcess
 from vsent.stack.sample import make_sample
 from vsent.stack.state import StackInfo
 
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path(os.environ.get("VSENT_CHROMIUM", "/usr/bin/chromium"))
-OUTPUT = ROOT / "test-output" / "browser"
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 375, "height": 812}
 _started = time.monotonic()
 
 

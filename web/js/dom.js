@@ -34,6 +34,16 @@ export function replace(element, ...children) {
   append(element, children);
 }
 
+/** Say something in the page's status line for a few seconds. */
+export function notify(text) {
+  const notice = document.getElementById("notice");
+  notice.textContent = text;
+  clearTimeout(notify.timer);
+  notify.timer = setTimeout(() => {
+    notice.textContent = "";
+  }, 8000);
+}
+
 /** `m:ss.s` (or `h:mm:ss`) for a time in seconds. */
 export function clock(seconds, precise = true) {
   const s = Math.max(0, seconds);

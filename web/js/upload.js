@@ -71,8 +71,10 @@ export function readDuration(file) {
     const url = URL.createObjectURL(file);
     const done = (value) => {
       clearTimeout(timer);
-      URL.revokeObjectURL(url);
+      // Detach the element before the URL goes, so it stops reading the file first.
       video.removeAttribute("src");
+      video.load();
+      URL.revokeObjectURL(url);
       resolve(value);
     };
     const timer = setTimeout(() => done(null), METADATA_TIMEOUT_MS);

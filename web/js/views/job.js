@@ -2,7 +2,7 @@
 // timeline under it, the summary, the utterance table, the result download and deletion.
 
 import { ApiError } from "../api.js";
-import { clock, h, localTime, percent, replace } from "../dom.js";
+import { clock, h, localTime, notify, percent, replace } from "../dom.js";
 import { EMOTION_COLOURS, EMOTIONS, SENTIMENT_COLOURS, SENTIMENTS, TERMINAL } from "../labels.js";
 import { poll } from "../poll.js";
 
@@ -194,7 +194,7 @@ function deleteControl(job, api, go) {
     if (dialog.returnValue !== "delete") return;
     try {
       await api.deleteJob(job.job_id);
-      document.getElementById("notice").textContent = `Deleted ${job.filename}.`;
+      notify(`Deleted ${job.filename}.`);
       go("#/jobs");
     } catch (exc) {
       error.textContent = exc.message;
@@ -219,7 +219,7 @@ function completed(job, result, api, go) {
     const index = result.utterances.findIndex((u) => t >= u.start_s && t < u.end_s);
     if (index === currentIndex) return;
     currentIndex = index;
-    for (const element of [...line.querySelectorAll(".band"), ...table.querySelectorAll("tbody tr")]) {
+    for (const element of [...line.querySelectorAll(".band"), ...table.querySelectorAll(":scope > tbody > tr")]) {
       const on = Number(element.dataset.index) === index;
       element.classList.toggle("current", on);
       if (on) element.setAttribute("aria-current", "true");

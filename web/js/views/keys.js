@@ -5,17 +5,41 @@ import { h, localTime, replace } from "../dom.js";
 
 function usagePanel(usage) {
   if (!usage) return h("p", {}, "Usage is not available.");
-  const used = usage.used ?? 0;
-  const limit = usage.quota?.limit ?? usage.limit ?? null;
-  const period = (usage.quota?.period ?? usage.period ?? "period").toLowerCase();
+  const limit = usage.quota?.limit;
+  const period = (usage.quota?.period || "period").toLowerCase();
+  const rows = [...(usage.keys || [])];
+  if (usage.token_requests) rows.push({ ...usage.token_requests, name: "this page (signed in)" });
   return h(
     "div",
     { id: "usage" },
-    limit
-      ? h("p", {}, h("strong", { id: "usage-used" }, String(used)), ` of ${limit} requests used this ${period}`, usage.remaining !== undefined ? ` (${usage.remaining} left)` : "", ".")
-      : h("p", {}, h("strong", { id: "usage-used" }, String(used)), " requests used this period."),
-    limit ? h("progress", { max: limit, value: Math.min(used, limit), "aria-label": "Quota used" }) : null,
-    usage.throttle ? h("p", { class: "hint" }, `Throttle: ${usage.throttle.rate_limit ?? usage.throttle.rateLimit} requests/s, bursts of ${usage.throttle.burst_limit ?? usage.throttle.burstLimit}.`) : null,
+    h(
+      "p",
+      {},
+      limit ? `Each key may make ${limit} requests a ${period}` : "No monthly quota",
+      usage.throttle?.rate_limit ? `, at most ${usage.throttle.rate_limit} a second (bursts of ${usage.throttle.burst_limit})` : "",
+      usage.period ? `. This period: ${usage.period.start} to ${usage.period.end}.` : ".",
+    ),
+    rows.length
+      ? h(
+          "table",
+          { id: "usage-table" },
+          h("caption", { class: "visually-hidden" }, "Requests used this period"),
+          h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Used by"), h("th", { scope: "col" }, "Requests"), h("th", { scope: "col" }, "Left"))),
+          h(
+            "tbody",
+            {},
+            rows.map((row) =>
+              h(
+                "tr",
+                { "data-key-id": row.key_id },
+                h("td", {}, row.name),
+                h("td", { class: "num" }, String(row.used), limit ? h("progress", { max: limit, value: Math.min(row.used, limit), "aria-label": `Quota used by ${row.name}` }) : null),
+                h("td", { class: "num" }, row.remaining === null || row.remaining === undefined ? "–" : String(row.remaining)),
+              ),
+            ),
+          ),
+        )
+      : h("p", {}, "No requests yet this period."),
   );
 }
 
@@ -30,7 +54,7 @@ function keysTable(keys, onRevoke) {
       "tbody",
       {},
       keys.map((key) => {
-        const enabled = key.enabled !== false && key.status !== "REVOKED";
+        const enabled = key.enabled !== false;
         return h(
           "tr",
           { "data-key-id": key.key_id },

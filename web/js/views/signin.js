@@ -1,7 +1,7 @@
 // Sign in, create an account, confirm it with the emailed code.
 
 import { confirmSignUp, signIn, signUp } from "../auth.js";
-import { h, replace } from "../dom.js";
+import { h, notify, replace } from "../dom.js";
 
 function field(id, label, attributes) {
   return h("div", { class: "field" }, h("label", { for: id }, label), h("input", { id, name: id, ...attributes }));
@@ -65,10 +65,10 @@ export function signInView(main, { config, go, mode = "signin" }) {
           type: "password",
           autocomplete: "new-password",
           required: true,
-          minlength: 8,
+          minlength: 12,
           "aria-describedby": "password-rules",
         }),
-        h("p", { id: "password-rules", class: "hint" }, "At least 8 characters with upper and lower case letters, a digit and a symbol."),
+        h("p", { id: "password-rules", class: "hint" }, "At least 12 characters, with upper and lower case letters and a digit."),
         error,
         h("button", { type: "submit" }, "Create account"),
       );
@@ -107,7 +107,7 @@ export function signInView(main, { config, go, mode = "signin" }) {
         try {
           await confirmSignUp(config, email, form.code.value.trim());
           render("signin", email);
-          document.getElementById("notice").textContent = "Account confirmed: sign in.";
+          notify("Account confirmed: sign in.");
         } catch (exc) {
           showError(error, exc);
         }
