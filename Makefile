@@ -19,4 +19,4 @@ demo: setup
 	.venv/bin/vsent demo
 
 clean:
-	rm -rf .venv .venv-sam .aws-sam .pytest_cache .ruff_cache
+	rm -rf .venv .venv-sam .venv-checkov .aws-sam .pytest_cache .ruff_cache

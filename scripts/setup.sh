@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# One idempotent set-up step: system packages, .venv (project + tests) and .venv-sam (SAM CLI).
+# One idempotent set-up step: system packages, .venv (project + tests), .venv-sam (SAM CLI) and
+# .venv-checkov (checkov).
 # A second run with unchanged requirements returns in a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,4 +48,5 @@ venv() {
 
 venv .venv requirements/dev.in requirements/lock.txt editable
 venv .venv-sam requirements/sam.in requirements/sam-lock.txt
-echo "setup: ready (.venv, .venv-sam)"
+venv .venv-checkov requirements/checkov.in requirements/checkov-lock.txt
+echo "setup: ready (.venv, .venv-sam, .venv-checkov)"

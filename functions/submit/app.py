@@ -184,11 +184,16 @@ def submit_upload(upload: UploadRef, lease_s: float) -> dict[str, str]:
 
     `lease_s` bounds the claim: the time this invocation may still run.
     """
+    # Before any read of the object: the upload of a deleted job may be gone already, and a
+    # HEAD of a missing key answers 403 to a role without ListBucket on it.
+    api_job_id = job_id_from_key(SETTINGS.upload_prefix, upload.key)
+    if api_job_id is not None and store.get(api_job_id) is None:
+        _remove_orphan(upload, upload.version_id)
+        return {"outcome": "orphan", "job_id": api_job_id}
     meta = head(aws.client("s3"), upload.bucket, upload.key, upload.version_id)
     if meta is None:
         logger.info("object is gone before it could be processed", extra={"key": upload.key})
         return {"outcome": "gone"}
-    api_job_id = job_id_from_key(SETTINGS.upload_prefix, upload.key)
     job_id = api_job_id or derived_job_id(upload.bucket, upload.key, upload.version_token)
     manifest_key = f"{SETTINGS.requests_prefix}{job_id}.json"
     job = _base_job(upload, meta, job_id).model_copy(update={"manifest_key": manifest_key})

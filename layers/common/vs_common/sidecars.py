@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from vs_common.keys import s3_uri, sidecar_keys
-from vs_common.objects import head
 from vs_common.videos import TRANSCRIPT_EXTENSIONS, extension
 
 MAX_TRANSCRIPT_BYTES = 10 * 1024 * 1024
@@ -23,8 +22,17 @@ def transcript_key(video_key: str, transcript_filename: str) -> str:
 
 
 def find_transcript(s3: Any, bucket: str, video_key: str) -> str | None:
-    """The S3 URI of the first sidecar that exists beside the video, or None."""
-    for candidate in sidecar_keys(video_key, TRANSCRIPT_EXTENSIONS):
-        if head(s3, bucket, candidate) is not None:
+    """The S3 URI of the first sidecar (in extension order) that exists beside the video, or None.
+
+    One listing of the video's stem rather than a HEAD per candidate: a HEAD of a missing key
+    answers 403, not 404, to a role whose ListBucket is limited to a prefix.
+    """
+    candidates = sidecar_keys(video_key, TRANSCRIPT_EXTENSIONS)
+    # Every candidate is the video's stem plus an extension.
+    stem = candidates[0].removesuffix(TRANSCRIPT_EXTENSIONS[0])
+    listing = s3.list_objects_v2(Bucket=bucket, Prefix=stem, MaxKeys=1000)
+    present = {entry["Key"] for entry in listing.get("Contents", [])}
+    for candidate in candidates:
+        if candidate in present:
             return s3_uri(bucket, candidate)
     return None
