@@ -266,6 +266,30 @@ def test_delete_cannot_race_a_submit_into_removing_a_video_mid_inference(
     assert stack.keys(f"uploads/{job_id}/") == [key]
 
 
+@pytest.mark.parametrize(("claim_until", "status"), [(4102444800, 409), (1, 204)])
+def test_delete_leaves_a_queued_job_alone_while_submit_holds_its_claim(
+    stack, load_function, context, claim_until, status
+):
+    # Submit claims a QUEUED row, then invokes the endpoint, then marks it IN_PROGRESS: while
+    # the claim is live, the video is about to be read. A lapsed claim holds nothing.
+    api = load_function("api")
+    _, created = _create(api, context)
+    job_id, key = created["job_id"], created["key"]
+    stack.put_video(key, owner=USER_A)
+    stack.table.update_item(
+        Key={"job_id": job_id},
+        UpdateExpression="SET #s = :q, claim_token = :t, claim_until = :u",
+        ExpressionAttributeNames={"#s": "status"},
+        ExpressionAttributeValues={":q": "QUEUED", ":t": "submit-1", ":u": claim_until},
+    )
+
+    got, _ = _call(api, context, _job_event("api_delete_job", job_id))
+
+    assert got == status
+    assert (stack.item(job_id) is not None) == (status == 409)
+    assert (stack.keys(f"uploads/{job_id}/") == [key]) == (status == 409)
+
+
 # ---------------------------------------------------------------- L7: notifications
 
 
@@ -306,3 +330,40 @@ def test_a_notification_pointing_outside_the_stacks_folders_changes_nothing(
 
     assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
     assert stack.item(job_id)["status"] == "IN_PROGRESS"
+
+
+# ---------------------------------------------------------------- L11: failure reasons
+
+
+def test_a_failed_inference_tells_the_caller_a_code_and_a_sentence_not_internals(
+    stack, load_function, context
+):
+    job_id = "d" * 32
+    stack.table.put_item(
+        Item={
+            "job_id": job_id,
+            "owner": USER_A,
+            "status": "IN_PROGRESS",
+            "created_at": "2026-01-01T00:00:00.000000Z",
+            "updated_at": "2026-01-01T00:00:00.000000Z",
+            "object_key": f"uploads/{job_id}/clip.mp4",
+            "filename": "clip.mp4",
+        }
+    )
+    internals = (
+        "ModelError: Received server error (500) from primary with message "
+        '"Traceback (most recent call last):\\n  File \\"/opt/ml/model/code/vs_model/media.py\\", '
+        "line 88, in decode\\nOSError: [Errno 28] No space left on device: "
+        "'/tmp/vs-video-k2j3.mp4' (http://10.0.3.7:8080/invocations)\". See "
+        "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#logEventViewer:"
+        "group=/aws/sagemaker/Endpoints/vs in account 123456789012 for more information."
+    )
+    event = notification_event("complete_failure", job_id, failureReason=internals)
+    assert load_function("complete").lambda_handler(event, context) == {"batchItemFailures": []}
+
+    status, body = _call(load_function("api"), context, _job_event("api_get_job", job_id))
+
+    assert (status, body["status"]) == (200, "FAILED")
+    assert body["reason_code"]
+    for leak in ("Traceback", "/opt/ml", "/tmp/", "10.0.3.7", "123456789012", "OSError", "http"):
+        assert leak not in body["reason"], leak

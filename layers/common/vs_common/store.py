@@ -267,15 +267,27 @@ class JobStore:
     def delete(self, job_id: str, allowed_from: Iterable[JobStatus]) -> None:
         """Remove the row, only while it is in one of `allowed_from` (one conditional write).
 
-        Raises JobBusy when the row has moved to another status meanwhile, or is gone.
+        A QUEUED row whose claim is live is being invoked right now, so it stays. Raises
+        JobBusy when the row has moved to another status meanwhile, is claimed, or is gone.
         """
+        allowed = set(allowed_from)
+        names = {"#status": "status"}
         values: dict[str, Any] = {}
-        allowed = _status_in(values, allowed_from)
+        tests = []
+        settled = allowed - {JobStatus.QUEUED}
+        if settled:
+            tests.append(f"#status IN ({_status_in(values, settled)})")
+        if JobStatus.QUEUED in allowed:
+            names.update({"#claim": CLAIM_TOKEN, "#until": CLAIM_UNTIL})
+            values.update(
+                {":queued": JobStatus.QUEUED.value, ":now": Decimal(str(round(time.time(), 3)))}
+            )
+            tests.append("(#status = :queued AND (attribute_not_exists(#claim) OR #until < :now))")
         try:
             self._table.delete_item(
                 Key={"job_id": job_id},
-                ConditionExpression=f"#status IN ({allowed})",
-                ExpressionAttributeNames={"#status": "status"},
+                ConditionExpression=" OR ".join(tests),
+                ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
             )
         except ClientError as exc:
