@@ -1,7 +1,11 @@
 """Attacks from the security review (issue 16), each replayed against the handlers on moto.
 
-Every test here failed on the code before the review's fixes: a test name says what an attacker
-tried, its assertions what must hold instead.
+Every attack of the review's table that the code let through fails on the code before the fixes;
+a test name says what an attacker tried, its assertions what must hold instead. Two kinds of case
+passed before as well and stay as guards: tenant isolation between users (it held in the review),
+and the controls beside an attack (a lapsed claim, a valid token) that show a fix refuses only
+what it must. Direct uploads, the operator and the local key fallback (M1, L1) are in
+test_security_identity.py.
 """
 
 from __future__ import annotations
@@ -42,6 +46,28 @@ def _job_event(name: str, job_id: str, key: str = USER_A) -> dict[str, Any]:
 def _create(api: Any, context: Any, content_type: str = "video/mp4", **extra: Any) -> Any:
     body = {"filename": "clip.mp4", "content_type": content_type, **extra}
     return _call(api, context, api_event("api_create_upload", body=body))
+
+
+# ---------------------------------------------------------------- tenant isolation (guards)
+
+
+def test_another_user_can_neither_read_nor_find_nor_delete_a_job(stack, load_function, context):
+    api = load_function("api")
+    _, created = _create(api, context)
+    job_id, key = created["job_id"], created["key"]
+    stack.put_video(key, owner=USER_A)
+
+    reads = [
+        _call(api, context, _job_event("api_get_job", job_id, USER_B)),
+        _call(api, context, api_event("api_list_jobs", query={"key": key}, owner=USER_B)),
+        _call(api, context, _job_event("api_delete_job", job_id, USER_B)),
+    ]
+    _, listing = _call(api, context, api_event("api_list_jobs", owner=USER_B))
+
+    assert [(status, body["error"]["code"]) for status, body in reads] == [(404, "not_found")] * 3
+    assert listing["jobs"] == []
+    assert stack.item(job_id)["owner"] == USER_A
+    assert stack.keys(f"uploads/{job_id}/") == [key]
 
 
 # ---------------------------------------------------------------- L5: content types
