@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+from types import SimpleNamespace
 
 import boto3
+import botocore.exceptions
 import pytest
-from support import EVENTS, make_result
+from support import BUCKET, EVENTS, make_result
 
 from vs_common import results
 from vs_common.api_models import JobView
@@ -22,6 +24,7 @@ from vs_common.keys import (
     sidecar_keys,
 )
 from vs_common.notifications import NotificationRecord
+from vs_common.objects import head
 from vs_common.pagination import InvalidToken, TokenSigner
 from vs_common.reasons import (
     FailureCode,
@@ -259,3 +262,22 @@ def test_job_views_carry_only_the_parts_that_apply():
     assert "/results/j.out?" in linked.body()["result_url"]
     assert linked.body()["result_url_expires_in"] == 60
     assert "result" not in linked.body()
+
+
+def test_head_tells_a_missing_key_from_a_forbidden_one_by_listing_it(stack):
+    stack.put_video("uploads/here.mp4")
+
+    def forbidden(**_):
+        # What S3 answers a role whose ListBucket is limited to a prefix, for a missing key.
+        return SimpleNamespace(status_code=403, headers={}), {
+            "Error": {"Code": "403", "Message": "Forbidden"},
+            "ResponseMetadata": {"HTTPStatusCode": 403},
+        }
+
+    stack.s3.meta.events.register("before-call.s3.HeadObject", forbidden)
+    try:
+        assert head(stack.s3, BUCKET, "uploads/gone.mp4") is None
+        with pytest.raises(botocore.exceptions.ClientError):
+            head(stack.s3, BUCKET, "uploads/here.mp4")
+    finally:
+        stack.s3.meta.events.unregister("before-call.s3.HeadObject", forbidden)

@@ -16,15 +16,29 @@ def is_missing(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") in _MISSING
 
 
+def _forbidden(exc: ClientError) -> bool:
+    error = exc.response.get("Error", {})
+    return error.get("Code") in {"403", "AccessDenied", "Forbidden"}
+
+
+def _listed(s3: Any, bucket: str, key: str) -> bool:
+    listing = s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
+    return any(entry["Key"] == key for entry in listing.get("Contents", []))
+
+
 def head(s3: Any, bucket: str, key: str, version_id: str | None = None) -> dict[str, Any] | None:
-    """The object's metadata, or None when it does not exist."""
+    """The object's metadata, or None when it does not exist.
+
+    S3 answers a HEAD of a missing key with 403 to a role whose ListBucket is limited to
+    prefixes; a listing of exactly that key (which such a role may make) tells the two apart.
+    """
     kwargs: dict[str, Any] = {"Bucket": bucket, "Key": key}
     if version_id:
         kwargs["VersionId"] = version_id
     try:
         return s3.head_object(**kwargs)
     except ClientError as exc:
-        if is_missing(exc):
+        if is_missing(exc) or (_forbidden(exc) and not _listed(s3, bucket, key)):
             return None
         raise
 
