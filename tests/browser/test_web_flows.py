@@ -354,3 +354,29 @@ def test_delete_a_job_after_confirming(upload: Upload, web_stack: StackInfo) -> 
     expect(page.locator("#notice")).to_contain_text("Deleted talk.mp4")
     expect(page.locator(f"tr[data-job-id='{upload.job_id}']")).to_have_count(0)
     assert api_get(web_stack, f"/jobs/{upload.job_id}", id_token(page)).status_code == 404
+
+
+def test_older_videos_are_a_click_away(page: Page, web_stack: StackInfo) -> None:
+    sign_in(page, web_stack, _account(web_stack))
+    token = id_token(page)
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    created = []
+    for index in range(51):
+        body = {"filename": f"clip-{index:02d}.mp4", "content_type": "video/mp4", "size_bytes": 10}
+        for _ in range(20):
+            response = session.post(f"{web_stack.api_url}/uploads", json=body, timeout=10)
+            if response.status_code != 429:
+                break
+            time.sleep(0.2)
+        assert response.status_code == 201, response.text
+        created.append(response.json()["job_id"])
+    page.reload()
+    rows = page.locator("#jobs-table > tbody > tr")
+    expect(rows).to_have_count(50)
+    # Newest first: the first video made is the one left for the next page.
+    expect(rows.first).to_have_attribute("data-job-id", created[-1])
+    page.get_by_role("button", name="Show older videos").click()
+    expect(rows).to_have_count(51)
+    expect(rows.last).to_have_attribute("data-job-id", created[0])
+    expect(page.get_by_role("button", name="Show older videos")).to_have_count(0)

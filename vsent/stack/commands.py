@@ -58,7 +58,7 @@ def _banner(info: StackInfo, log: Path) -> Panel:
         "  [bold yellow](DEMO MODEL: synthetic data)[/]" if info.demo_model else ""
     )
     lines = [
-        f"web page  [bold]{info.web_url}[/]  (sign up, then upload and browse videos)",
+        f"web page  [bold]{info.web_url}[/]  (sign up, or sign in as the user below)",
         f"API URL   [bold]{info.api_url}[/]",
         f"user      [bold]{info.user_email}[/]  password [bold]{info.user_password}[/]",
         f"API key   [bold]{info.api_key}[/]  (the user's; more: vsent keys create)",

@@ -206,21 +206,40 @@ function uploadPanel(config, api, onUploaded) {
   return form;
 }
 
+const PAGE_SIZE = 50;
+
 export function jobsView(main, { config, api }) {
-  const list = h("section", { "aria-labelledby": "jobs-title", class: "card" }, h("h2", { id: "jobs-title" }, "Your videos"), h("p", {}, "Loading…"));
-  const listBody = h("div", { id: "jobs" });
+  const list = h("section", { "aria-labelledby": "jobs-title", class: "card" });
+  const listBody = h("div", { id: "jobs" }, h("p", {}, "Loading…"));
+  const more = h("div", { class: "actions" });
   let stop = null;
   let last = "";
+  let newest = [];
+  // Older pages are read once, on request: the polled first page holds the jobs still running.
+  let older = [];
+  let olderToken = null;
 
+  const draw = () => {
+    const seen = new Set(newest.map((job) => job.job_id));
+    replace(listBody, jobsTable([...newest, ...older.filter((job) => !seen.has(job.job_id))]));
+    replace(more, olderToken ? h("button", { type: "button", class: "secondary", id: "older", onclick: loadOlder }, "Show older videos") : null);
+  };
+  const loadOlder = async () => {
+    const page = await api.listJobs(PAGE_SIZE, olderToken);
+    older = [...older, ...page.jobs];
+    olderToken = page.next_token;
+    draw();
+  };
   const refresh = async () => {
-    const page = await api.listJobs(50);
-    const jobs = page.jobs;
-    const signature = JSON.stringify(jobs.map((job) => [job.job_id, job.status]));
+    const page = await api.listJobs(PAGE_SIZE);
+    newest = page.jobs;
+    if (!older.length) olderToken = page.next_token;
+    const signature = JSON.stringify(newest.map((job) => [job.job_id, job.status]));
     const changed = signature !== last;
     // Redrawn only on a change, so keyboard focus inside the table survives quiet polls.
-    if (changed) replace(listBody, jobsTable(jobs));
+    if (changed) draw();
     last = signature;
-    if (jobs.every((job) => TERMINAL.has(job.status))) return "done";
+    if (newest.every((job) => TERMINAL.has(job.status))) return "done";
     return changed ? "changed" : "same";
   };
   const restart = () => {
@@ -228,7 +247,7 @@ export function jobsView(main, { config, api }) {
     stop = poll(refresh);
   };
 
-  replace(list, h("h2", { id: "jobs-title" }, "Your videos"), listBody);
+  replace(list, h("h2", { id: "jobs-title" }, "Your videos"), listBody, more);
   replace(main, h("h1", { class: "visually-hidden" }, "Videos"), uploadPanel(config, api, restart), list);
   restart();
   return () => stop && stop();
