@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from samlocal_harness import ROOT, DockerNetwork, MotoContainer, Sam, TierError, run
-from samlocal_stack import Stack, Tier, seed
+from samlocal_stack import Tier, seed
 
 STATE_DIR = Path(os.environ.get("VS_DOCKER_STATE_DIR", "/var/lib/vs-docker"))
 
@@ -62,8 +62,7 @@ def tier(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tier]:
             _timed("sam build", sam.build, STATE_DIR / "sam-cache")
             _require_endpoint_variable(sam.template)
             moto = _timed("moto", MotoContainer.start, network)
-            stack = Stack()
-            seed(moto, stack)
+            stack = seed(moto)
         except TierError as exc:
             problem = str(exc)
         if problem is not None:

@@ -14,13 +14,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from samlocal_harness import MotoContainer, Sam
+from samlocal_harness import ROOT, MotoContainer, Sam
 
-from vs_common.apikeys import OWNER_INDEX as KEYS_OWNER_INDEX
 from vs_common.apikeys import KeyStore
 from vs_common.jobs import Job, JobStatus, utc_now
 from vs_common.results import schema
-from vs_common.store import OBJECT_KEY_INDEX, OWNER_INDEX, JobStore
+from vs_common.store import JobStore
+from vsent.stack.resources import create_resources
+from vsent.stack.spec import StackSpec
+from vsent.stack.template_reader import build_spec
 
 # What the events/ files name.
 EVENT_BUCKET = "video-sentiment-uploads-example"
@@ -36,7 +38,14 @@ EVENT_ID_TOKEN = "EXAMPLE.ID.TOKEN"
 # The key `sam local start-api` requests carry; the seeded stack knows it as the same user's.
 START_API_KEY = "samlocal-api-key-0123456789"
 
-RETENTION_DAYS = 30
+# The stack as the tier seeds it in moto: what template.yaml declares, in a stack named
+# vs-samlocal whose bucket is the one the events/ files name.
+SPEC = build_spec(
+    ROOT / "template.yaml",
+    stack_name="vs-samlocal",
+    fixed_names={"UploadsBucket": EVENT_BUCKET},
+)
+RETENTION_DAYS = int(SPEC.functions_environment({})["RETENTION_DAYS"])
 # An ISO base media file: a file-type box, then a media data box (what submit sniffs is the box
 # type at bytes 4..8).
 MP4_BYTES = (
@@ -49,130 +58,40 @@ MP4_BYTES = (
 
 @dataclass(frozen=True)
 class Stack:
-    """The names of the seeded resources, as the functions' environment gives them."""
+    """The seeded resources (named as the functions' environment gives them)."""
 
-    jobs_table: str = "vs-samlocal-jobs"
-    idempotency_table: str = "vs-samlocal-idempotency"
-    bucket: str = EVENT_BUCKET
-    endpoint_name: str = "vs-samlocal-endpoint"
-    keys_table: str = "vs-samlocal-keys"
-    usage_plan_name: str = "vs-samlocal-api"
+    spec: StackSpec
+    # Local names of resources whose ids moto chose (the user pool, its client) -> those ids.
+    physical_ids: dict[str, str]
+
+    @property
+    def jobs_table(self) -> str:
+        """The jobs table's name."""
+        return self.spec.names["JobsTable"]
+
+    @property
+    def bucket(self) -> str:
+        """The uploads bucket's name."""
+        return self.spec.names["UploadsBucket"]
 
     def environment(self, aws_endpoint_url: str) -> dict[str, str]:
-        """The function environment that points every function at this stack in moto."""
+        """The template's function environment, pointed at this stack in moto; the pagination
+        key itself stands in for the secret the stack generates on AWS."""
         return {
+            **self.spec.functions_environment(self.physical_ids),
             "AWS_ENDPOINT_URL": aws_endpoint_url,
-            "JOBS_TABLE": self.jobs_table,
-            "IDEMPOTENCY_TABLE": self.idempotency_table,
-            "BUCKET": self.bucket,
-            "ENDPOINT_NAME": self.endpoint_name,
-            "KEYS_TABLE": self.keys_table,
-            "USAGE_PLAN_NAME": self.usage_plan_name,
-            "RETENTION_DAYS": str(RETENTION_DAYS),
             "PAGINATION_SECRET": "samlocal-pagination-secret-0123456789abcdef",
         }
 
 
-def seed(moto: MotoContainer, stack: Stack) -> None:
-    """Create the bucket, the two tables (with the contract's indexes) and the endpoint."""
-    s3 = moto.client("s3")
-    s3.create_bucket(Bucket=stack.bucket)
-    s3.put_bucket_versioning(Bucket=stack.bucket, VersioningConfiguration={"Status": "Enabled"})
-
-    dynamodb = moto.client("dynamodb")
-    string = "S"
-    dynamodb.create_table(
-        TableName=stack.jobs_table,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": name, "AttributeType": string}
-            for name in ("job_id", "owner", "created_at", "object_key")
-        ],
-        KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": OWNER_INDEX,
-                "KeySchema": [
-                    {"AttributeName": "owner", "KeyType": "HASH"},
-                    {"AttributeName": "created_at", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            },
-            {
-                "IndexName": OBJECT_KEY_INDEX,
-                "KeySchema": [{"AttributeName": "object_key", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "KEYS_ONLY"},
-            },
-        ],
-    )
-    dynamodb.update_time_to_live(
-        TableName=stack.jobs_table,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
-    )
-    dynamodb.create_table(
-        TableName=stack.idempotency_table,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": string}],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-    )
-    dynamodb.update_time_to_live(
-        TableName=stack.idempotency_table,
-        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expiration"},
-    )
-
-    dynamodb.create_table(
-        TableName=stack.keys_table,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": name, "AttributeType": string}
-            for name in ("key_hash", "owner", "created_at")
-        ],
-        KeySchema=[{"AttributeName": "key_hash", "KeyType": "HASH"}],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": KEYS_OWNER_INDEX,
-                "KeySchema": [
-                    {"AttributeName": "owner", "KeyType": "HASH"},
-                    {"AttributeName": "created_at", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-    )
-    keys = KeyStore(moto.table(stack.keys_table))
+def seed(moto: MotoContainer) -> Stack:
+    """Create what template.yaml declares (bucket, tables, queues, topics, user pool, usage plan)
+    in moto, and the API keys the events/ files and `sam local start-api` requests carry."""
+    created = create_resources(SPEC, moto.client)
+    keys = KeyStore(moto.table(SPEC.names["KeysTable"]))
     keys.put(EVENT_API_KEY, EVENT_KEY_ID, EVENT_OWNER, "events")
     keys.put(START_API_KEY, "st4rt4p1k3", EVENT_OWNER, "start-api")
-    moto.client("apigateway").create_usage_plan(name=stack.usage_plan_name)
-
-    sagemaker = moto.client("sagemaker")
-    sagemaker.create_model(
-        ModelName="vs-samlocal-model",
-        ExecutionRoleArn="arn:aws:iam::123456789012:role/vs-samlocal-sagemaker",
-        PrimaryContainer={
-            "Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.6-gpu-py312",
-            "ModelDataUrl": f"s3://{stack.bucket}/models/model.tar.gz",
-        },
-    )
-    sagemaker.create_endpoint_config(
-        EndpointConfigName="vs-samlocal-endpoint-config",
-        ProductionVariants=[
-            {
-                "VariantName": "AllTraffic",
-                "ModelName": "vs-samlocal-model",
-                "InstanceType": "ml.g4dn.xlarge",
-                "InitialInstanceCount": 1,
-            }
-        ],
-        AsyncInferenceConfig={
-            "OutputConfig": {
-                "S3OutputPath": f"s3://{stack.bucket}/results/",
-                "S3FailurePath": f"s3://{stack.bucket}/failures/",
-            }
-        },
-    )
-    sagemaker.create_endpoint(
-        EndpointName=stack.endpoint_name, EndpointConfigName="vs-samlocal-endpoint-config"
-    )
+    return Stack(SPEC, created.physical_ids)
 
 
 def new_job_id() -> str:

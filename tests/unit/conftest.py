@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from types import ModuleType
@@ -18,109 +19,9 @@ import pytest
 from identity_support import Pool
 from moto import mock_aws
 from moto.utilities.utils import load_resource
-from support import (
-    ACCOUNT,
-    BUCKET,
-    ENDPOINT_NAME,
-    ENV,
-    IDEMPOTENCY_TABLE,
-    JOBS_TABLE,
-    KEYS_TABLE,
-    NOTIFICATIONS_QUEUE,
-    REGION,
-    ROOT,
-    UPLOADS_QUEUE,
-    USAGE_PLAN_NAME,
-    LambdaContext,
-    Stack,
-)
+from support import LOCAL_ENV, REGION, ROOT, SPEC, LambdaContext, Stack, create_stack
 
 from vs_common import aws
-
-
-def _create_tables(ddb: Any) -> None:
-    ddb.create_table(
-        TableName=JOBS_TABLE,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": "job_id", "AttributeType": "S"},
-            {"AttributeName": "owner", "AttributeType": "S"},
-            {"AttributeName": "created_at", "AttributeType": "S"},
-            {"AttributeName": "object_key", "AttributeType": "S"},
-        ],
-        KeySchema=[{"AttributeName": "job_id", "KeyType": "HASH"}],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "owner-created-index",
-                "KeySchema": [
-                    {"AttributeName": "owner", "KeyType": "HASH"},
-                    {"AttributeName": "created_at", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            },
-            {
-                "IndexName": "object-key-index",
-                "KeySchema": [{"AttributeName": "object_key", "KeyType": "HASH"}],
-                "Projection": {"ProjectionType": "KEYS_ONLY"},
-            },
-        ],
-    )
-    ddb.create_table(
-        TableName=KEYS_TABLE,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": "key_hash", "AttributeType": "S"},
-            {"AttributeName": "owner", "AttributeType": "S"},
-            {"AttributeName": "created_at", "AttributeType": "S"},
-        ],
-        KeySchema=[{"AttributeName": "key_hash", "KeyType": "HASH"}],
-        GlobalSecondaryIndexes=[
-            {
-                "IndexName": "owner-created-index",
-                "KeySchema": [
-                    {"AttributeName": "owner", "KeyType": "HASH"},
-                    {"AttributeName": "created_at", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-    )
-    ddb.create_table(
-        TableName=IDEMPOTENCY_TABLE,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-    )
-
-
-def _create_endpoint() -> None:
-    sm = aws.client("sagemaker")
-    sm.create_model(
-        ModelName="video-sentiment-model",
-        ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/video-sentiment-sagemaker",
-        PrimaryContainer={
-            "Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.6-gpu-py312",
-            "ModelDataUrl": f"s3://{BUCKET}/models/model.tar.gz",
-        },
-    )
-    sm.create_endpoint_config(
-        EndpointConfigName="video-sentiment-config",
-        ProductionVariants=[
-            {
-                "VariantName": "AllTraffic",
-                "ModelName": "video-sentiment-model",
-                "InstanceType": "ml.g4dn.xlarge",
-                "InitialInstanceCount": 1,
-            }
-        ],
-        AsyncInferenceConfig={
-            "OutputConfig": {
-                "S3OutputPath": f"s3://{BUCKET}/results/",
-                "S3FailurePath": f"s3://{BUCKET}/failures/",
-            }
-        },
-    )
-    sm.create_endpoint(EndpointName=ENDPOINT_NAME, EndpointConfigName="video-sentiment-config")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -130,34 +31,39 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    """The functions' environment, as the template's Globals set it; tests may change it."""
+    """The moto account's settings; the stack fixture adds the functions' environment, as the
+    template sets it. Tests may change it."""
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.delenv("AWS_PROFILE", raising=False)
-    for name, value in ENV.items():
-        monkeypatch.setenv(name, value)
+    for name, value in LOCAL_ENV.items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
     return monkeypatch
 
 
 @pytest.fixture
 def stack(env: pytest.MonkeyPatch) -> Iterator[Stack]:
-    """A fresh mocked account with the bucket, tables, queues and endpoint of the stack."""
+    """A fresh mocked account with the template's bucket, tables, queues, topics and user pool,
+    and the functions' environment naming them."""
     with mock_aws():
         aws.reset()
-        s3 = aws.client("s3")
-        s3.create_bucket(Bucket=BUCKET)
-        s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
-        _create_tables(aws.client("dynamodb"))
-        sqs = aws.client("sqs")
-        for name in (UPLOADS_QUEUE, NOTIFICATIONS_QUEUE):
-            sqs.create_queue(QueueName=f"{name}-dlq")
-            sqs.create_queue(QueueName=name)
-        _create_endpoint()
+        created = create_stack(SPEC)
+        for name, value in SPEC.functions_environment(created.physical_ids).items():
+            if name not in LOCAL_ENV:
+                env.setenv(name, value)
         invocations: list[dict[str, Any]] = []
         aws.client("sagemaker-runtime").meta.events.register(
             "provide-client-params.sagemaker-runtime.InvokeEndpointAsync",
             lambda params, **_: invocations.append(dict(params)),
         )
-        yield Stack(s3=s3, table=aws.table(JOBS_TABLE), sqs=sqs, invocations=invocations)
+        yield Stack(
+            s3=aws.client("s3"),
+            table=aws.table(SPEC.names["JobsTable"]),
+            sqs=aws.client("sqs"),
+            invocations=invocations,
+        )
         aws.reset()
 
 
@@ -184,35 +90,14 @@ def context() -> LambdaContext:
 
 @pytest.fixture
 def pool(stack: Stack, env: pytest.MonkeyPatch) -> Pool:
-    """A user pool as the template declares it, the usage plan, and the functions pointed at
-    them; the pool's JWKS is served from moto's key file (moto only serves it in server mode)."""
-    cognito = aws.client("cognito-idp")
-    pool_id = cognito.create_user_pool(
-        PoolName="users",
-        UsernameAttributes=["email"],
-        AutoVerifiedAttributes=["email"],
-        Policies={"PasswordPolicy": {"MinimumLength": 12, "RequireSymbols": False}},
-    )["UserPool"]["Id"]
-    client_id = cognito.create_user_pool_client(
-        UserPoolId=pool_id,
-        ClientName="web",
-        GenerateSecret=False,
-        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-    )["UserPoolClient"]["ClientId"]
-    aws.client("apigateway").create_usage_plan(
-        name=USAGE_PLAN_NAME,
-        throttle={"rateLimit": 10, "burstLimit": 20},
-        quota={"limit": 1000, "period": "MONTH"},
-    )
-    env.setenv("USER_POOL_ID", pool_id)
-    env.setenv("USER_POOL_CLIENT_ID", client_id)
+    """The template's user pool and app client (the stack fixture made them, with the usage
+    plan); the pool's JWKS is served from moto's key file (moto only serves it in server mode)."""
+    pool_id = os.environ["USER_POOL_ID"]
     public = json.dumps(load_resource("cognitoidp/resources/jwks-public.json")).encode()
-    served: list[str] = []
 
     def urlopen(url: str, timeout: float) -> io.BytesIO:
-        served.append(url)
         assert url == f"https://cognito-idp.{REGION}.amazonaws.com/{pool_id}/.well-known/jwks.json"
         return io.BytesIO(public)
 
     env.setattr("vs_common.tokens.urllib.request.urlopen", urlopen)
-    return Pool(pool_id, client_id)
+    return Pool(pool_id, os.environ["USER_POOL_CLIENT_ID"])

@@ -10,53 +10,60 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
+from vs_common import aws
+from vsent.stack.resources import CreatedResources, create_resources
+from vsent.stack.spec import ACCOUNT_ID, StackSpec
+from vsent.stack.template_reader import build_spec
+
 ROOT = Path(__file__).resolve().parents[2]
+TEMPLATE = ROOT / "template.yaml"
 EVENTS = ROOT / "events"
 REGION = "us-east-1"
-ACCOUNT = "123456789012"
-BUCKET = "video-sentiment-uploads-example"
-JOBS_TABLE = "video-sentiment-jobs"
-IDEMPOTENCY_TABLE = "video-sentiment-idempotency"
-ENDPOINT_NAME = "video-sentiment-endpoint"
-KEYS_TABLE = "video-sentiment-keys"
-USAGE_PLAN_NAME = "video-sentiment-api"
-UPLOADS_QUEUE = "video-sentiment-uploads"
-NOTIFICATIONS_QUEUE = "video-sentiment-notifications"
+ACCOUNT = ACCOUNT_ID
 USER_A = "2f5b7c1e-8d4a-4e3b-9a6f-1c0d2e3f4a5b"
 USER_B = "9c8d7e6f-5a4b-4c3d-8e2f-1a0b9c8d7e6f"
 MP4_HEAD = b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41" + b"\x00\x00\x00\x08free"
 EMOTIONS = ("anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise")
 SENTIMENTS = ("negative", "neutral", "positive")
 
-ENV = {
+
+def stack_spec(template: Path = TEMPLATE) -> StackSpec:
+    """What the unit tier builds in moto: the template's resources and the functions' environment,
+    in a stack named video-sentiment whose bucket is the one the events/ files name, with a small
+    upload limit and quiet logs."""
+    return build_spec(
+        template,
+        stack_name="video-sentiment",
+        region=REGION,
+        parameters={"MaxVideoBytes": str(1024 * 1024), "LogLevel": "WARNING"},
+        fixed_names={"UploadsBucket": "video-sentiment-uploads-example"},
+    )
+
+
+def create_stack(spec: StackSpec) -> CreatedResources:
+    """Create what ``spec`` declares in the mocked account (inside ``mock_aws``)."""
+    return create_resources(spec, aws.client)
+
+
+SPEC = stack_spec()
+BUCKET = SPEC.names["UploadsBucket"]
+JOBS_TABLE = SPEC.names["JobsTable"]
+KEYS_TABLE = SPEC.names["KeysTable"]
+ENDPOINT_NAME = SPEC.endpoint.name
+
+# What the unit tier's account differs in from a deployed one: moto's credentials, no X-Ray
+# daemon, the pagination key itself instead of its generated secret (None: unset), and a small
+# inline limit that the tests of result links reach.
+LOCAL_ENV: dict[str, str | None] = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": REGION,
     "AWS_REGION": REGION,
-    "JOBS_TABLE": JOBS_TABLE,
-    "IDEMPOTENCY_TABLE": IDEMPOTENCY_TABLE,
-    "BUCKET": BUCKET,
-    "ENDPOINT_NAME": ENDPOINT_NAME,
-    "UPLOAD_PREFIX": "uploads/",
-    "REQUESTS_PREFIX": "requests/",
-    "RESULTS_PREFIX": "results/",
-    "FAILURES_PREFIX": "failures/",
-    "MAX_VIDEO_BYTES": str(1024 * 1024),
-    "MAX_VIDEO_SECONDS": "600",
-    "RETENTION_DAYS": "30",
-    "UPLOAD_URL_EXPIRES_S": "900",
-    "RESULT_INLINE_MAX_BYTES": "4096",
-    "POWERTOOLS_SERVICE_NAME": "video-sentiment",
-    "POWERTOOLS_METRICS_NAMESPACE": "VideoSentiment",
     "POWERTOOLS_TRACE_DISABLED": "true",
     "PAGINATION_SECRET": "unit-tests-pagination-secret-0123456789abcdef",
-    "LOG_LEVEL": "WARNING",
-    "KEYS_TABLE": KEYS_TABLE,
-    "USAGE_PLAN_NAME": USAGE_PLAN_NAME,
-    # Set per test where a user pool exists (moto makes its ids).
-    "USER_POOL_ID": "us-east-1_unset",
-    "USER_POOL_CLIENT_ID": "unset",
+    "PAGINATION_SECRET_ARN": None,
+    "RESULT_INLINE_MAX_BYTES": "4096",
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from support import JOBS_TABLE
 
 from vs_common import aws
 from vs_common.jobs import (
@@ -64,7 +65,7 @@ def _job(status: JobStatus, job_id: str = "a" * 32) -> Job:
 
 @pytest.fixture
 def store(stack):
-    return JobStore(aws.table("video-sentiment-jobs"), retention_days=1)
+    return JobStore(aws.table(JOBS_TABLE), retention_days=1)
 
 
 def test_store_walks_the_happy_path_and_refuses_to_go_back(store):

@@ -30,33 +30,12 @@ from vsent.stack.moto_fidelity import complete_s3_event_notifications, serve_usa
 from vsent.stack.resources import create_resources, usage_plan_key_lookup
 from vsent.stack.runtime_api import runtime_server
 from vsent.stack.sigv4 import SigV4Verifier
-from vsent.stack.spec import StackSpec, build_spec
 from vsent.stack.state import LEDGER_FILE, LOCAL_CREDENTIALS, StackInfo
+from vsent.stack.template_reader import build_spec
 from vsent.stack.users import DemoUser, create_demo_user
 from vsent.stack.web import SiteServer
 
 log = logging.getLogger(__name__)
-
-
-class StackError(RuntimeError):
-    """The local stack cannot start as configured."""
-
-
-def functions_environment(spec: StackSpec, physical_ids: dict[str, str]) -> dict[str, str]:
-    """The environment every function sees; the template gives them all the same one here.
-
-    Refs to resources whose ids moto chose (the user pool, its client) are replaced by them.
-    """
-    merged: dict[str, str] = {}
-    for function in spec.functions:
-        for name, value in function.environment.items():
-            value = physical_ids.get(value, value)
-            if merged.get(name, value) != value:
-                raise StackError(
-                    f"functions disagree on {name}; the local stack runs them in one process"
-                )
-            merged[name] = value
-    return merged
 
 
 class LocalStack:
@@ -140,7 +119,7 @@ class LocalStack:
         site.start()
         self._servers.append(site)
 
-        environment = functions_environment(self.spec, created.physical_ids)
+        environment = self.spec.functions_environment(created.physical_ids)
         os.environ.update(
             {
                 **aws_env,
