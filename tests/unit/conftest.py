@@ -22,6 +22,7 @@ from moto.utilities.utils import load_resource
 from support import LOCAL_ENV, REGION, ROOT, SPEC, LambdaContext, Stack, create_stack
 
 from vs_common import aws
+from vsent.stack.resources import create_user_pools
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -90,8 +91,12 @@ def context() -> LambdaContext:
 
 @pytest.fixture
 def pool(stack: Stack, env: pytest.MonkeyPatch) -> Pool:
-    """The template's user pool and app client (the stack fixture made them, with the usage
-    plan); the pool's JWKS is served from moto's key file (moto only serves it in server mode)."""
+    """The template's user pool and app client, and the functions pointed at them; the pool's
+    JWKS is served from moto's key file (moto only serves it in server mode)."""
+    ids = create_user_pools(SPEC, aws.client("cognito-idp"))
+    for name, value in SPEC.functions_environment(ids).items():
+        if value in ids.values():
+            env.setenv(name, value)
     pool_id = os.environ["USER_POOL_ID"]
     public = json.dumps(load_resource("cognitoidp/resources/jwks-public.json")).encode()
 

@@ -6,11 +6,13 @@ import copy
 import json
 import uuid
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote_plus
 
-from vs_common import aws
+import boto3
+
 from vsent.stack.resources import CreatedResources, create_resources
 from vsent.stack.spec import ACCOUNT_ID, StackSpec
 from vsent.stack.template_reader import build_spec
@@ -40,15 +42,27 @@ def stack_spec(template: Path = TEMPLATE) -> StackSpec:
     )
 
 
+@cache
+def _account_client(service: str) -> Any:
+    # One client per service for the whole session: moto also mocks clients made before its mock
+    # starts, and building clients is most of what a fresh account costs.
+    return _SESSION.client(service)
+
+
 def create_stack(spec: StackSpec) -> CreatedResources:
-    """Create what ``spec`` declares in the mocked account (inside ``mock_aws``)."""
-    return create_resources(spec, aws.client)
+    """Create what ``spec`` declares in the mocked account (inside ``mock_aws``), but the user
+    pool: the ``pool`` fixture makes it for the tests that use one (moto takes half a second)."""
+    return create_resources(spec, _account_client, user_pools=False)
 
 
+_SESSION = boto3.session.Session(
+    aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
+)
 SPEC = stack_spec()
 BUCKET = SPEC.names["UploadsBucket"]
 JOBS_TABLE = SPEC.names["JobsTable"]
 KEYS_TABLE = SPEC.names["KeysTable"]
+IDEMPOTENCY_TABLE = SPEC.names["IdempotencyTable"]
 ENDPOINT_NAME = SPEC.endpoint.name
 
 # What the unit tier's account differs in from a deployed one: moto's credentials, no X-Ray

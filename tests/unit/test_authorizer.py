@@ -7,6 +7,7 @@ import time
 
 import pytest
 from identity_support import METHOD_ARN, Pool, authorizer_event
+from support import KEYS_TABLE
 
 from vs_common import aws
 from vs_common.apikeys import KeyStore, meter_value
@@ -108,7 +109,7 @@ def test_a_users_key_is_allowed_as_its_owner_and_is_its_own_usage_key(
     context,
 ):
     sub, _ = pool.user()
-    KeyStore(aws.table("video-sentiment-keys")).put("vsk_" + "a" * 40, "keyid1", sub, "batch")
+    KeyStore(aws.table(KEYS_TABLE)).put("vsk_" + "a" * 40, "keyid1", sub, "batch")
 
     response = authorizer.lambda_handler(
         authorizer_event({"X-Api-Key": "vsk_" + "a" * 40}), context
@@ -117,7 +118,7 @@ def test_a_users_key_is_allowed_as_its_owner_and_is_its_own_usage_key(
     assert _allowed(response)
     assert response["context"] == {"owner": sub, "auth": "key", "key_id": "keyid1"}
     assert response["usageIdentifierKey"] == "vsk_" + "a" * 40
-    item = aws.table("video-sentiment-keys").scan()["Items"][0]
+    item = aws.table(KEYS_TABLE).scan()["Items"][0]
     assert item["key_hash"] == hash_key("vsk_" + "a" * 40)
     assert "vsk_" + "a" * 40 not in str(item)
 

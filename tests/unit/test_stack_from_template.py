@@ -37,7 +37,7 @@ def test_a_renamed_index_in_the_template_breaks_the_fixture(tmp_path: Path, env:
         _find_by_key(renamed)
 
 
-def test_the_functions_environment_is_the_templates(stack: object) -> None:
+def test_the_functions_environment_is_the_templates(pool: object) -> None:
     spec = stack_spec()
     assert os.environ["JOBS_TABLE"] == spec.names["JobsTable"]
     assert os.environ["KEYS_TABLE"] == spec.names["KeysTable"]

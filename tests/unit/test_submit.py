@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from support import BUCKET, ENDPOINT_NAME, MP4_HEAD, load_event, upload_event
+from support import BUCKET, ENDPOINT_NAME, IDEMPOTENCY_TABLE, MP4_HEAD, load_event, upload_event
 
 from vs_common.keys import derived_job_id
 
@@ -434,6 +434,6 @@ def test_the_idempotency_key_ignores_the_module_name(stack, load_function, conte
     second.lambda_handler(upload_event(key, sequencer="00AA"), context)
 
     ddb = first.aws.client("dynamodb")
-    ids = [item["id"]["S"] for item in ddb.scan(TableName="video-sentiment-idempotency")["Items"]]
+    ids = [item["id"]["S"] for item in ddb.scan(TableName=IDEMPOTENCY_TABLE)["Items"]]
     assert len(ids) == 1
     assert ids[0].startswith("video-sentiment.submit.submit_upload#")

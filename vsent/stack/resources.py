@@ -32,8 +32,10 @@ def _filter_rules(notification: BucketNotificationSpec) -> list[dict[str, str]]:
     return [{"Name": name, "Value": value} for name, value in rules.items() if value]
 
 
-def create_resources(spec: StackSpec, clients: Any) -> CreatedResources:
-    """Create buckets, tables, queues, topics and subscriptions as the template declares them.
+def create_resources(spec: StackSpec, clients: Any, *, user_pools: bool = True) -> CreatedResources:
+    """Create buckets, tables, queues, topics, subscriptions, the usage plan and (unless
+    ``user_pools`` is false: moto spends half a second on each) the user pools as the template
+    declares them.
 
     `clients(service)` returns a boto3 client bound to moto.
     """
@@ -113,7 +115,7 @@ def create_resources(spec: StackSpec, clients: Any) -> CreatedResources:
             f"the local stack expects one bucket with upload notifications, the template has "
             f"{len(uploads)}"
         )
-    physical_ids = create_user_pools(spec, clients("cognito-idp"))
+    physical_ids = create_user_pools(spec, clients("cognito-idp")) if user_pools else {}
     usage_plan_id = create_usage_plan(spec, clients("apigateway"))
     return CreatedResources(
         queue_urls, queue_arns, topic_arns, uploads[0].name, physical_ids, usage_plan_id
