@@ -74,7 +74,10 @@ def test_routes_require_what_the_deployed_api_requires(
     sam = set()
     for path, methods in api["Body"]["paths"].items():
         for method, operation in methods.items():
-            uri = json.dumps(operation["x-amazon-apigateway-integration"]["uri"])
+            integration = operation["x-amazon-apigateway-integration"]
+            if integration["type"] == "mock":
+                continue  # SAM's CORS preflight; the local gateway answers OPTIONS itself
+            uri = json.dumps(integration["uri"])
             function = re.search(r"\$\{(\w+)\.Arn\}", uri)
             assert function, uri
             schemes = {
