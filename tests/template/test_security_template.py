@@ -200,6 +200,7 @@ def test_uploads_bucket_access_is_logged_to_a_private_bucket(sam_template: dict[
     resources = sam_template["Resources"]
     logging = resources["UploadsBucket"]["Properties"]["LoggingConfiguration"]
     assert logging["DestinationBucketName"] == {"Ref": "AccessLogsBucket"}
+    assert resources["AccessLogsBucket"]["DeletionPolicy"] == "Retain"
     logs = resources["AccessLogsBucket"]["Properties"]
     assert all(logs["PublicAccessBlockConfiguration"].values())
     [rule] = logs["LifecycleConfiguration"]["Rules"]
