@@ -5,11 +5,12 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import IO
 
 import requests
+
+from vsent.stack.child import stop, wait_ready
 
 
 class ModelServerError(RuntimeError):
@@ -44,29 +45,24 @@ class ModelServerProcess:
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )  # fmt: skip
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise ModelServerError(
-                    f"the model server exited with status {self._process.returncode} while "
-                    f"loading {self._model}; see its log"
-                )
+
+        def answers() -> str | None:
             try:
-                if requests.get(f"{self.url}/ping", timeout=2).ok:
-                    return self.url
+                return self.url if requests.get(f"{self.url}/ping", timeout=2).ok else None
             except requests.RequestException:
-                pass
-            time.sleep(0.25)
-        self.stop()
-        raise ModelServerError(f"the model server did not answer /ping within {timeout_s:.0f} s")
+                return None
+
+        return wait_ready(
+            self._process,
+            answers,
+            timeout_s=timeout_s,
+            what=f"the model server of {self._model}",
+            log="its log",
+            error=ModelServerError,
+            on_timeout=self.stop,
+            poll_s=0.25,
+        )
 
     def stop(self) -> None:
         """Stop the server (SIGTERM, then SIGKILL after 10 s)."""
-        if self._process is None or self._process.poll() is not None:
-            return
-        self._process.terminate()
-        try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait()
+        stop(self._process, 10)

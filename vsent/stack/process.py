@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
+from vsent.stack.child import stop, wait_ready
 from vsent.stack.state import LOG_FILE, STACK_FILE, StackInfo
 
 
@@ -52,22 +50,24 @@ class StackProcess:
             command += ["--template", str(self.template)]
         with self.log_path.open("wb") as log:
             # A session of its own: Ctrl-C reaches the parent, which stops the child in order.
-            self._process = subprocess.Popen(
+            process = subprocess.Popen(
                 command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise StackStartError(
-                    f"the local stack exited with status {self._process.returncode} while "
-                    f"starting; see {self.log_path}"
-                )
+        self._process = process
+
+        def published() -> StackInfo | None:
             info = StackInfo.read(self.state_dir)
-            if info is not None and info.pid == self._process.pid:
-                return info
-            time.sleep(0.2)
-        self.stop()
-        raise StackStartError(f"the local stack did not start within {timeout_s:.0f} s")
+            return info if info is not None and info.pid == process.pid else None
+
+        return wait_ready(
+            process,
+            published,
+            timeout_s=timeout_s,
+            what="the local stack",
+            log=str(self.log_path),
+            error=StackStartError,
+            on_timeout=self.stop,
+        )
 
     def wait(self) -> int:
         """Block until the child exits; its exit status."""
@@ -75,11 +75,4 @@ class StackProcess:
 
     def stop(self, timeout_s: float = 60) -> None:
         """SIGTERM the child and wait for it (SIGKILL after `timeout_s`)."""
-        if self._process is None or self._process.poll() is not None:
-            return
-        self._process.send_signal(signal.SIGTERM)
-        try:
-            self._process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            os.killpg(self._process.pid, signal.SIGKILL)
-            self._process.wait()
+        stop(self._process, timeout_s, group=True)
