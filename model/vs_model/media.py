@@ -302,7 +302,20 @@ class _Scan:
 
 
 def _scan(path: str | Path) -> _Scan:
-    """Demux every packet without decoding (only up to the first video frame, for rotation)."""
+    """The scan of ``path``; the last few are kept, as `probe` then `extract` scan the same file."""
+    p = Path(path)
+    if not p.is_file():
+        _open(p)  # raises the user-facing error
+    stat = p.stat()
+    return _scan_file(str(p.resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4)
+def _scan_file(path: str, size: int, mtime_ns: int) -> _Scan:
+    """Demux every packet without decoding (only up to the first video frame, for rotation).
+
+    ``size`` and ``mtime_ns`` key the cache: a file changed on disk is scanned again.
+    """
     name = Path(path).name
     with _open(path) as container:
         video = container.streams.video[0]
