@@ -5,6 +5,7 @@ import { h, localTime, replace, span } from "../dom.js";
 import { TERMINAL } from "../labels.js";
 import { poll } from "../poll.js";
 import {
+  humanBytes,
   postFile,
   readDuration,
   transcriptProblem,
@@ -145,7 +146,7 @@ function uploadPanel(config, api, onUploaded) {
     h(
       "p",
       { class: "hint" },
-      `Up to ${Math.round(limits.maxVideoBytes / 1024 / 1024)} MiB and ${span(limits.maxVideoSeconds)}; `,
+      `Up to ${humanBytes(limits.maxVideoBytes)} and ${span(limits.maxVideoSeconds)}; `,
       (limits.videoExtensions || []).join(", "),
       ".",
     ),
