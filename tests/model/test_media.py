@@ -8,6 +8,7 @@ import av
 import numpy as np
 import pytest
 import torch
+from media_files import cut_in_half, remux
 
 from vs_model.media import MediaError, extract, load_audio, log_mel, probe, sample_frames
 from vs_model.synthetic import (
@@ -232,33 +233,11 @@ def test_reversed_window_is_a_programming_error(speech_video):
         sample_frames(speech_video.path, [(2.0, 1.0)], 2, 32)
 
 
-def remux(source: Path, target: Path, keep_video_until: float | None = None, **options) -> Path:
-    """``source``'s packets copied into a new mp4; video only up to ``keep_video_until`` s."""
-    with av.open(str(source)) as src, av.open(str(target), "w", options=options) as dst:
-        outputs = {s.index: dst.add_stream_from_template(s) for s in src.streams}
-        for packet in src.demux():
-            if packet.dts is None:
-                continue
-            if (
-                keep_video_until is not None
-                and packet.stream.type == "video"
-                and packet.pts * packet.time_base >= keep_video_until
-            ):
-                continue
-            time_base = packet.time_base
-            packet.stream = outputs[packet.stream.index]
-            packet.time_base = time_base
-            dst.mux(packet)
-    return target
-
-
 def test_a_file_cut_in_half_reports_what_can_be_read(tmp_path, speech_video, tiny_cfg):
     # Index at the front (as phones and "faststart" write it): the header still claims 8 s.
     whole = remux(speech_video.path, tmp_path / "whole.mp4", movflags="faststart")
     assert probe(whole).warnings == ()
-    data = whole.read_bytes()
-    half = tmp_path / "half.mp4"
-    half.write_bytes(data[: len(data) // 2])
+    half = cut_in_half(speech_video.path, tmp_path / "half.mp4")
     info = probe(half)
     assert 2.0 < info.duration_s < 6.5
     assert info.frame_count < 80
