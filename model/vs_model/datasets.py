@@ -1,8 +1,9 @@
-"""A dataset that decodes MELD clips per item (for small runs), the per-clip feature extraction the
-feature cache shares, and the collate function of every loader.
+"""A dataset that decodes MELD clips per item (for small runs), the text-only dataset, the per-clip
+feature extraction the feature cache shares, and the collate function of every loader.
 
 An item is a dict: ``input_ids`` and ``attention_mask`` int64 [L], ``frames`` uint8 [T, 3, S, S],
-``mel`` float32 [n_mels, F], ``emotion`` and ``sentiment`` int64 scalars, ``id`` (the clip key).
+``mel`` float32 [n_mels, F] (neither in text-only items), ``emotion`` and ``sentiment`` int64
+scalars, ``id`` (the clip key).
 """
 
 from __future__ import annotations
@@ -99,15 +100,70 @@ class ClipDataset(Dataset):
         return getattr(self, head)
 
 
+class TextDataset(Dataset):
+    """MELD utterances as text alone (what a text-only model reads): no clip is ever opened.
+
+    With ``cfg.dialogue_context`` each utterance comes with the earlier turns of its dialogue.
+    """
+
+    def __init__(
+        self, utterances: Sequence[MeldUtterance], cfg: ModelConfig, tokenizer: object
+    ) -> None:
+        from vs_model.meld import preceding_utterances
+        from vs_model.text import dialogue_context, tokenize
+
+        self.utterances = list(utterances)
+        contexts = None
+        if cfg.dialogue_context:
+            contexts = [
+                dialogue_context([(e.speaker, e.text) for e in earlier], u.speaker)
+                for u, earlier in zip(
+                    self.utterances, preceding_utterances(self.utterances), strict=True
+                )
+            ]
+        tokens = tokenize(tokenizer, [u.text for u in self.utterances], cfg, contexts)
+        self.input_ids = tokens["input_ids"]
+        self.attention_mask = tokens["attention_mask"]
+        self.emotion = torch.tensor([u.emotion_index for u in self.utterances], dtype=torch.long)
+        self.sentiment = torch.tensor(
+            [u.sentiment_index for u in self.utterances], dtype=torch.long
+        )
+
+    def __len__(self) -> int:
+        return len(self.utterances)
+
+    def __getitem__(self, index: int) -> dict[str, object]:
+        return {
+            "input_ids": self.input_ids[index],
+            "attention_mask": self.attention_mask[index],
+            "emotion": self.emotion[index],
+            "sentiment": self.sentiment[index],
+            "id": self.utterances[index].key,
+        }
+
+    def labels(self, head: str) -> torch.Tensor:
+        """All labels of one head (``emotion`` or ``sentiment``), for class weights."""
+        return getattr(self, head)
+
+
+TENSOR_KEYS = ("input_ids", "attention_mask", "frames", "mel", *LABEL_KEYS)
+
+
 def collate_items(items: Sequence[dict[str, object] | None]) -> dict[str, object]:
-    """Stack items into a batch; ``None`` items (clips that failed to decode) are dropped."""
+    """Stack items into a batch; ``None`` items (clips that failed to decode) are dropped.
+
+    Token rows are cut to the longest in the batch: MELD utterances are short, and the padding
+    up to ``text_max_length`` would otherwise multiply the text encoder's work.
+    """
     kept = [item for item in items if item is not None]
     if not kept:
         return {"ids": []}
     batch: dict[str, object] = {
-        key: torch.stack([item[key] for item in kept])
-        for key in ("input_ids", "attention_mask", "frames", "mel", *LABEL_KEYS)
+        key: torch.stack([item[key] for item in kept]) for key in TENSOR_KEYS if key in kept[0]
     }
+    longest = max(1, int(batch["attention_mask"].sum(dim=1).max()))
+    batch["input_ids"] = batch["input_ids"][:, :longest]
+    batch["attention_mask"] = batch["attention_mask"][:, :longest]
     batch["ids"] = [item["id"] for item in kept]
     return batch
 

@@ -1,5 +1,9 @@
 """Scores of both heads: accuracy, weighted and macro F1, a per-class report, confusion matrices.
 
+As a command it scores any trained model on any MELD-format CSV and prints one JSON line::
+
+    python -m vs_model.evaluation MODEL_FOLDER_OR_TAR_GZ dev_sent_emo.csv
+
 Metrics are computed with numpy and follow scikit-learn's definitions (a class never predicted has
 precision 0; macro F1 averages the classes that occur in the labels or the predictions; weighted F1
 weights each class by its support), so the figures compare with published MELD results.
@@ -7,7 +11,9 @@ weights each class by its support), so the figures compare with published MELD r
 
 from __future__ import annotations
 
+import argparse
 import json
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -165,7 +171,7 @@ def collect_predictions(
     ids: list[str] = []
     loss_sum, loss_count = 0.0, 0
     for batch in batches:
-        inputs = {k: batch[k].to(device, non_blocking=True) for k in MODEL_INPUTS}
+        inputs = model_inputs(batch, device)
         with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
             output = model(**inputs)
         targets = {k: batch[k].to(device) for k in HEADS}
@@ -189,6 +195,11 @@ def collect_predictions(
 
 
 MODEL_INPUTS = ("input_ids", "attention_mask", "frames", "mel")
+
+
+def model_inputs(batch: Mapping[str, object], device: torch.device) -> dict[str, torch.Tensor]:
+    """The model's inputs that the batch holds (text-only batches have no frames or mel)."""
+    return {k: batch[k].to(device, non_blocking=True) for k in MODEL_INPUTS if k in batch}
 
 
 def _concat(parts: list[np.ndarray]) -> np.ndarray:
@@ -233,3 +244,86 @@ def plot_confusion(report: EvaluationReport, path: Path) -> None:
         figure.colorbar(image, ax=axis, shrink=0.8, label="share of true class")
     figure.suptitle(f"{report.split}: {report.samples} utterances")
     figure.savefig(path, dpi=110)
+
+
+def score_model(
+    model_source: str | Path,
+    csv_path: str | Path,
+    *,
+    split: str | None = None,
+    batch_size: int = 32,
+    device: str = "cpu",
+) -> dict[str, object]:
+    """Score a model (folder or ``model.tar.gz``) on a MELD CSV: N and every head's figures.
+
+    A text-only model reads the CSV alone; a model that also reads video and audio decodes the
+    clips of the MELD folder the CSV sits in.
+    """
+    # Imported here: the training loop imports this module and needs none of these.
+    from torch.utils.data import DataLoader
+
+    from vs_model.checkpoint import load_model, model_folder
+    from vs_model.datasets import ClipDataset, TextDataset, collate_items
+    from vs_model.meld import SPLITS, load_split, load_text_split
+
+    csv_path = Path(csv_path)
+    if split is None:
+        guess = csv_path.name.removesuffix("_sent_emo.csv")
+        split = guess if guess in SPLITS else "test"
+    with model_folder(model_source) as folder:
+        loaded = load_model(folder, device=device)
+    cfg = loaded.cfg
+    if cfg.text_only:
+        dataset = TextDataset(load_text_split(csv_path, split).utterances, cfg, loaded.tokenizer)
+    else:
+        meld = load_split(csv_path.parent, split)
+        dataset = ClipDataset(meld.utterances, cfg, loaded.tokenizer)
+    if len(dataset) == 0:
+        raise ValueError(f"{csv_path}: no utterance to score")
+    loader = DataLoader(dataset, batch_size=batch_size, collate_fn=collate_items)
+    report = evaluate(collect_predictions(loaded.model, loader, torch.device(device)), split)
+    result: dict[str, object] = {
+        "model": str(model_source),
+        "csv": str(csv_path),
+        "split": split,
+        "modalities": list(cfg.modalities),
+        "dialogue_context": cfg.dialogue_context,
+        "n": report.samples,
+    }
+    for head in HEADS:
+        scores: HeadReport = getattr(report, head)
+        result[head] = {
+            "accuracy": round(scores.accuracy, 4),
+            "weighted_f1": round(scores.weighted_f1, 4),
+            "macro_f1": round(scores.macro_f1, 4),
+            "labels": list(scores.labels),
+            "confusion": scores.confusion,
+        }
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: print the scores of a model on a MELD CSV as one JSON line."""
+    parser = argparse.ArgumentParser(
+        prog="python -m vs_model.evaluation",
+        description="Score a trained model on a MELD-format CSV; prints one JSON line.",
+    )
+    parser.add_argument("model", help="model folder or model.tar.gz")
+    parser.add_argument("csv", help="a MELD CSV (train/dev/test_sent_emo.csv or any such file)")
+    parser.add_argument("--split", help="train, dev or test (default: from the file name)")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args(argv)
+    try:
+        result = score_model(
+            args.model, args.csv, split=args.split, batch_size=args.batch_size, device=args.device
+        )
+    except (OSError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

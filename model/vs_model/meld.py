@@ -291,6 +291,47 @@ def load_split(folder: Path, split: str, *, require_clips: bool = True) -> MeldS
     return MeldSplit(split, kept, skipped)
 
 
+def load_text_split(path: Path, split: str) -> MeldSplit:
+    """Every row of ``split`` from a MELD CSV file or a folder holding one; clips are not needed.
+
+    What text-only training and evaluation read: any release of MELD's CSVs, media or not.
+    """
+    path = Path(path)
+    if path.is_file():
+        rows, duplicates = read_csv(path, split)
+        return MeldSplit(split, rows, {"duplicate": duplicates} if duplicates else {})
+    return load_split(path, split, require_clips=False)
+
+
+def has_media(folder: Path, split: str) -> bool:
+    """Whether a MELD folder holds the clip folder of ``split`` next to its CSV."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return False
+    try:
+        find_clip_folder(folder, split, find_csv(folder, split))
+    except MeldFormatError:
+        return False
+    return True
+
+
+def preceding_utterances(utterances: list[MeldUtterance]) -> list[list[MeldUtterance]]:
+    """For each utterance, the earlier utterances of its dialogue, oldest first.
+
+    Order within a dialogue is ``Utterance_ID``; utterances missing from the list (skipped
+    clips, dropped duplicates) are simply absent from the others' context.
+    """
+    dialogues: dict[int, list[MeldUtterance]] = {}
+    for utterance in utterances:
+        dialogues.setdefault(utterance.dialogue_id, []).append(utterance)
+    for turns in dialogues.values():
+        turns.sort(key=lambda u: u.utterance_id)
+    return [
+        [u for u in dialogues[item.dialogue_id] if u.utterance_id < item.utterance_id]
+        for item in utterances
+    ]
+
+
 def _with_clip(row: MeldUtterance, clip: Path) -> MeldUtterance:
     return MeldUtterance(**{**row.__dict__, "clip": clip})
 

@@ -9,6 +9,7 @@ from torch import nn
 from torchvision.models.video import R3D_18_Weights, r3d_18
 from transformers import PretrainedConfig
 
+from vs_model import lora
 from vs_model.config import ModelConfig
 from vs_model.labels import EMOTIONS, SENTIMENTS
 from vs_model.text import build_text_backbone
@@ -35,11 +36,18 @@ class TextEncoder(nn.Module):
 
     def __init__(self, cfg: ModelConfig, text_config: PretrainedConfig | None = None) -> None:
         super().__init__()
-        self.backbone = build_text_backbone(cfg, text_config)
+        self.backbone: nn.Module = build_text_backbone(cfg, text_config)
         self.pooling = cfg.text_pooling
         self.frozen = cfg.freeze_text
         self.out_features = int(self.backbone.config.hidden_size)
-        self._set_trainable(cfg)
+        # LoRA only for training from the pretrained encoder: a saved model (text_config given)
+        # has its updates merged into plain weights already.
+        if cfg.text_lora_rank > 0 and not cfg.freeze_text and text_config is None:
+            self.backbone = lora.wrap(
+                self.backbone, cfg.text_lora_rank, cfg.text_lora_alpha, cfg.dropout
+            )
+        else:
+            self._set_trainable(cfg)
 
     def _set_trainable(self, cfg: ModelConfig) -> None:
         if cfg.freeze_text:
@@ -149,7 +157,7 @@ def _projection(in_features: int, out_features: int, dropout: float) -> nn.Seque
 
 
 class MultimodalSentimentModel(nn.Module):
-    """Text + video + audio -> emotion (7) and sentiment (3) logits."""
+    """Text (+ video + audio, per ``cfg.modalities``) -> emotion (7) and sentiment (3) logits."""
 
     def __init__(
         self,
@@ -167,12 +175,21 @@ class MultimodalSentimentModel(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.text = TextEncoder(cfg, text_config)
-        self.video = VideoEncoder(cfg, load_pretrained=load_pretrained)
-        self.audio = AudioEncoder(cfg)
         self.text_proj = _projection(self.text.out_features, cfg.text_dim, cfg.dropout)
-        self.video_proj = _projection(self.video.out_features, cfg.video_dim, cfg.dropout)
-        self.audio_proj = _projection(self.audio.out_features, cfg.audio_dim, cfg.dropout)
-        fused = cfg.text_dim + cfg.video_dim + cfg.audio_dim
+        fused = cfg.text_dim
+        # A text-only model has no video or audio modules at all: nothing to load or to serve.
+        self.video: VideoEncoder | None = None
+        self.video_proj: nn.Module | None = None
+        self.audio: AudioEncoder | None = None
+        self.audio_proj: nn.Module | None = None
+        if "video" in cfg.modalities:
+            self.video = VideoEncoder(cfg, load_pretrained=load_pretrained)
+            self.video_proj = _projection(self.video.out_features, cfg.video_dim, cfg.dropout)
+            fused += cfg.video_dim
+        if "audio" in cfg.modalities:
+            self.audio = AudioEncoder(cfg)
+            self.audio_proj = _projection(self.audio.out_features, cfg.audio_dim, cfg.dropout)
+            fused += cfg.audio_dim
         self.fusion = nn.Sequential(
             nn.Linear(fused, cfg.fusion_hidden),
             nn.ReLU(inplace=True),
@@ -185,19 +202,28 @@ class MultimodalSentimentModel(nn.Module):
         self,
         input_ids: torch.Tensor,
         attention_mask: torch.Tensor,
-        frames: torch.Tensor,
-        mel: torch.Tensor,
+        frames: torch.Tensor | None = None,
+        mel: torch.Tensor | None = None,
     ) -> ModelOutput:
-        """ids/mask [B, L], frames uint8 [B, T, 3, H, W], mel [B, n_mels, F] -> logits."""
-        text = self.text_proj(self.text(input_ids, attention_mask).float())
-        video = self.video_proj(self.video(frames))
-        audio = self.audio_proj(self.audio(mel))
-        fused = self.fusion(torch.cat([text, video, audio], dim=1))
+        """ids/mask [B, L], frames uint8 [B, T, 3, H, W], mel [B, n_mels, F] -> logits.
+
+        Frames and mel are needed exactly when the model has a video or an audio encoder.
+        """
+        parts = [self.text_proj(self.text(input_ids, attention_mask).float())]
+        if self.video is not None:
+            if frames is None:
+                raise ValueError("this model reads video: frames are required")
+            parts.append(self.video_proj(self.video(frames)))
+        if self.audio is not None:
+            if mel is None:
+                raise ValueError("this model reads audio: mel is required")
+            parts.append(self.audio_proj(self.audio(mel)))
+        fused = self.fusion(torch.cat(parts, dim=1))
         return ModelOutput(self.emotion_head(fused), self.sentiment_head(fused))
 
     def group_parameters(self) -> dict[str, list[nn.Parameter]]:
         """Trainable parameters by part: encoder backbones, and everything new as "head"."""
-        parts: dict[str, list[nn.Module]] = {
+        parts: dict[str, list[nn.Module | None]] = {
             "text": [self.text],
             "video": [self.video],
             "audio": [self.audio],
@@ -211,7 +237,7 @@ class MultimodalSentimentModel(nn.Module):
             ],
         }
         return {
-            name: [p for m in modules for p in m.parameters() if p.requires_grad]
+            name: [p for m in modules if m is not None for p in m.parameters() if p.requires_grad]
             for name, modules in parts.items()
         }
 

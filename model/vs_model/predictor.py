@@ -21,7 +21,7 @@ import torch
 
 from vs_model import media
 from vs_model.asr import SpeechRecognizer, installed_whisper_base
-from vs_model.checkpoint import WEIGHTS_FILE, LoadedModel, file_sha256, load_model
+from vs_model.checkpoint import LoadedModel, file_sha256, load_model, weights_file
 from vs_model.config import TINY_TEXT_MODEL, ModelConfig
 from vs_model.labels import EMOTIONS, SENTIMENTS
 from vs_model.segmentation import (
@@ -144,7 +144,7 @@ class PredictionResult:
 
 
 def _weights_version(folder: Path) -> str:
-    return file_sha256(folder / WEIGHTS_FILE)[:16]
+    return file_sha256(weights_file(folder))[:16]
 
 
 def _model_info(folder: Path, cfg: ModelConfig) -> ModelInfo:

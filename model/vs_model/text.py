@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import string
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -20,7 +21,7 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from vs_model.config import TINY_TEXT_MODEL, ModelConfig
+from vs_model.config import TINY_TEXT_MODEL, ModelConfig, resolve_text_model
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
@@ -63,7 +64,7 @@ def tiny_vocabulary() -> list[str]:
 def build_tokenizer(cfg: ModelConfig) -> PreTrainedTokenizerBase:
     """The tokenizer of `cfg.text_model`: hub name, local folder, or the tiny offline vocabulary."""
     if cfg.text_model != TINY_TEXT_MODEL:
-        return AutoTokenizer.from_pretrained(cfg.text_model)
+        return AutoTokenizer.from_pretrained(resolve_text_model(cfg.text_model))
     # transformers 5 only builds a working WordPiece tokenizer from a folder holding vocab.txt.
     with tempfile.TemporaryDirectory(prefix="vs-tiny-vocab-") as folder:
         Path(folder, "vocab.txt").write_text("\n".join(tiny_vocabulary()) + "\n", encoding="utf-8")
@@ -71,20 +72,83 @@ def build_tokenizer(cfg: ModelConfig) -> PreTrainedTokenizerBase:
 
 
 def tokenize(
-    tokenizer: PreTrainedTokenizerBase, texts: list[str], cfg: ModelConfig
+    tokenizer: PreTrainedTokenizerBase,
+    texts: list[str],
+    cfg: ModelConfig,
+    contexts: Sequence[str] | None = None,
 ) -> dict[str, torch.Tensor]:
-    """Token ids and attention mask, both int64 [len(texts), cfg.text_max_length]."""
-    encoded = tokenizer(
-        [t or "" for t in texts],
-        padding="max_length",
-        truncation=True,
-        max_length=cfg.text_max_length,
-        return_tensors="pt",
-    )
+    """Token ids and attention mask, both int64 [len(texts), cfg.text_max_length].
+
+    With ``contexts`` (one string per text, possibly empty) each row is the pair
+    ``[CLS] text [SEP] context [SEP]``: the utterance is kept whole (up to the max length) and
+    its context is cut from the left, so the oldest words go first.
+    """
+    texts = [t or "" for t in texts]
+    if contexts is None:
+        return _encode(tokenizer, texts, None, cfg.text_max_length)
+    if len(contexts) != len(texts):
+        raise ValueError(f"{len(texts)} texts but {len(contexts)} contexts")
+    length = cfg.text_max_length
+    room = length - tokenizer.num_special_tokens_to_add(pair=True)
+    own = tokenizer(texts, add_special_tokens=False)["input_ids"]
+    # Utterances that leave no room for context (or have none) are encoded alone.
+    paired = [i for i, c in enumerate(contexts) if c and len(own[i]) < room]
+    alone = sorted(set(range(len(texts))) - set(paired))
+    ids = torch.zeros((len(texts), length), dtype=torch.long)
+    mask = torch.zeros((len(texts), length), dtype=torch.long)
+    if alone:
+        single = _encode(tokenizer, [texts[i] for i in alone], None, length)
+        ids[alone], mask[alone] = single["input_ids"], single["attention_mask"]
+    if paired:
+        pairs = _encode(
+            tokenizer, [texts[i] for i in paired], [contexts[i] for i in paired], length
+        )
+        ids[paired], mask[paired] = pairs["input_ids"], pairs["attention_mask"]
+    return {"input_ids": ids, "attention_mask": mask}
+
+
+def _encode(
+    tokenizer: PreTrainedTokenizerBase,
+    texts: list[str],
+    contexts: list[str] | None,
+    length: int,
+) -> dict[str, torch.Tensor]:
+    side = tokenizer.truncation_side
+    # Only the context (the second sequence) is ever cut, and from the left: the oldest turns go.
+    tokenizer.truncation_side = "left" if contexts is not None else side
+    try:
+        encoded = tokenizer(
+            texts,
+            contexts,
+            padding="max_length",
+            truncation="only_second" if contexts is not None else True,
+            max_length=length,
+            return_tensors="pt",
+        )
+    finally:
+        tokenizer.truncation_side = side
     return {
         "input_ids": encoded["input_ids"].long(),
         "attention_mask": encoded["attention_mask"].long(),
     }
+
+
+def dialogue_context(earlier: Sequence[tuple[str, str]], speaker: str = "") -> str:
+    """The context string of an utterance from the ``(speaker, text)`` pairs before it.
+
+    Turns are separated by ``|``. Where speakers are known they are marked relative to the
+    utterance's own speaker, who is ``A``; the others are ``B``, ``C``, … by how recently they
+    spoke. Names are left out on purpose: what matters is who answers whom, and a name seen
+    in training would be a shortcut that no video at inference time offers.
+    """
+    letters: dict[str, str] = {speaker: "A"} if speaker else {}
+    others = 0
+    for name, _ in reversed(earlier):
+        if name and name not in letters:
+            others += 1
+            letters[name] = string.ascii_uppercase[min(others, 25)]
+    turns = [f"{letters[name]}: {text}" if name else text for name, text in earlier]
+    return " | ".join(turns)
 
 
 def tiny_text_config(cfg: ModelConfig) -> BertConfig:
@@ -113,8 +177,9 @@ def build_text_backbone(
     if cfg.text_model == TINY_TEXT_MODEL:
         config = tiny_text_config(cfg)
         return AutoModel.from_config(config, **_no_pooler(config))
-    config = AutoConfig.from_pretrained(cfg.text_model)
-    return AutoModel.from_pretrained(cfg.text_model, config=config, **_no_pooler(config))
+    source = resolve_text_model(cfg.text_model)
+    config = AutoConfig.from_pretrained(source)
+    return AutoModel.from_pretrained(source, config=config, **_no_pooler(config))
 
 
 def _no_pooler(config: PretrainedConfig) -> dict[str, bool]:

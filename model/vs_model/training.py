@@ -32,6 +32,7 @@ from torch.utils.data import DataLoader, Dataset
 from torch.utils.tensorboard import SummaryWriter
 
 from vs_model.checkpoint import load_model, save_model
+from vs_model.config import ModelConfig
 from vs_model.distributed import (
     DistContext,
     barrier,
@@ -44,10 +45,10 @@ from vs_model.distributed import (
     wrap_model,
 )
 from vs_model.evaluation import (
-    MODEL_INPUTS,
     EvaluationReport,
     collect_predictions,
     evaluate,
+    model_inputs,
     write_report,
 )
 from vs_model.labels import EMOTIONS, SENTIMENTS
@@ -55,7 +56,7 @@ from vs_model.metric_lines import format_metric_line
 from vs_model.network import MultimodalSentimentModel
 from vs_model.resume import RESUME_FILE, RunState, load_resume, restore, save_resume
 from vs_model.text import build_tokenizer
-from vs_model.training_data import dataset_labels, open_run_datasets
+from vs_model.training_data import channel_has_media, dataset_labels, open_run_datasets
 from vs_model.training_options import TrainOptions, model_config, parse_options
 
 LOGGER = logging.getLogger(__name__)
@@ -132,6 +133,21 @@ def _loss(train_set: Dataset, options: TrainOptions) -> MultiTaskLoss:
     )
 
 
+def warmup_linear(total_steps: int, warmup_fraction: float):
+    """LR multiplier: linear warm-up, then linear decay to zero over ``total_steps``."""
+    warmup = max(1, int(total_steps * warmup_fraction))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+
+    return factor
+
+
+SCHEDULES = {"linear": warmup_linear}
+
+
 def warmup_cosine(total_steps: int, warmup_fraction: float):
     """LR multiplier: linear warm-up, then cosine decay to zero over ``total_steps``."""
     warmup = max(1, int(total_steps * warmup_fraction))
@@ -143,6 +159,14 @@ def warmup_cosine(total_steps: int, warmup_fraction: float):
         return 0.5 * (1.0 + math.cos(math.pi * progress))
 
     return factor
+
+
+SCHEDULES["cosine"] = warmup_cosine
+# The validation figure each --select-metric choice maximises.
+SELECTION_METRICS = {
+    "score": "validation_score",
+    "emotion": "validation_emotion_weighted_f1",
+}
 
 
 def _train_epoch(
@@ -161,7 +185,7 @@ def _train_epoch(
     for batch in loader:
         if not batch["ids"]:
             continue
-        inputs = {k: batch[k].to(ctx.device, non_blocking=True) for k in MODEL_INPUTS}
+        inputs = model_inputs(batch, ctx.device)
         targets = {k: batch[k].to(ctx.device, non_blocking=True) for k in ("emotion", "sentiment")}
         optimizer.zero_grad(set_to_none=True)
         with torch.autocast(ctx.device.type, dtype=dtype, enabled=dtype is not None):
@@ -220,9 +244,22 @@ def run(options: TrainOptions) -> TrainResult:
         shutdown(ctx)
 
 
+def run_config(options: TrainOptions) -> ModelConfig:
+    """The model configuration of a run: text only when the training data holds no media."""
+    cfg = model_config(options)
+    if not cfg.text_only and not channel_has_media(options.train, "train"):
+        LOGGER.info(
+            "%s holds no media (no clips, no feature cache): training on text only", options.train
+        )
+        cfg = cfg.replace(modalities=("text",))
+    return cfg
+
+
 def _run(options: TrainOptions, ctx: DistContext) -> TrainResult:
     _seed_everything(options.seed)
-    cfg = model_config(options)
+    if options.threads:
+        torch.set_num_threads(options.threads)
+    cfg = run_config(options)
     tokenizer = build_tokenizer(cfg)
     train_set, validation_set, test_set = open_run_datasets(options, cfg, tokenizer, ctx)
 
@@ -233,7 +270,7 @@ def _run(options: TrainOptions, ctx: DistContext) -> TrainResult:
     train_loader = _loader(train_set, options, ctx, train=True)
     total_steps = options.epochs * max(1, len(train_loader))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, warmup_cosine(total_steps, options.warmup_fraction)
+        optimizer, SCHEDULES[options.schedule](total_steps, options.warmup_fraction)
     )
     dtype = amp_dtype(ctx.device, options.amp)
     scaler = torch.amp.GradScaler(ctx.device.type, enabled=dtype == torch.float16)
@@ -273,7 +310,7 @@ def _run(options: TrainOptions, ctx: DistContext) -> TrainResult:
                 "epoch_seconds": time.monotonic() - started,
             }
             _log_epoch(metrics, writer)
-            if report.score > state.best_score:
+            if metrics[SELECTION_METRICS[options.select_metric]] > state.best_score:
                 save_model(options.checkpoint_dir / BEST_DIR, raw_model, tokenizer, cfg)
         _advance(state, broadcast_from_main(metrics, ctx), options)
         if ctx.is_main:
@@ -300,7 +337,7 @@ def _run(options: TrainOptions, ctx: DistContext) -> TrainResult:
 def _advance(state: RunState, metrics: dict[str, float], options: TrainOptions) -> None:
     """Record an epoch and decide, identically on every rank, whether to go on."""
     state.history.append(metrics)
-    score = metrics["validation_score"]
+    score = metrics[SELECTION_METRICS[options.select_metric]]
     if score > state.best_score:
         state.best_score, state.best_epoch, state.bad_epochs = score, state.epoch, 0
     else:

@@ -14,9 +14,9 @@ from torch.utils.data import Dataset, Subset
 
 from vs_model.cache import CachedDataset, build_cache, is_cache, open_cache
 from vs_model.config import ModelConfig
-from vs_model.datasets import ClipDataset
+from vs_model.datasets import ClipDataset, TextDataset
 from vs_model.distributed import DistContext, barrier
-from vs_model.meld import load_split
+from vs_model.meld import has_media, load_split, load_text_split
 from vs_model.training_options import TrainOptions
 
 LOGGER = logging.getLogger(__name__)
@@ -32,7 +32,11 @@ def open_channel(
     options: TrainOptions,
     ctx: DistContext,
 ) -> Dataset:
-    """The dataset of one channel: an existing feature cache, or MELD clips cached on first use."""
+    """The dataset of one channel: an existing feature cache, MELD clips cached on first use, or
+    (for a text-only model) the rows of a MELD CSV."""
+    if cfg.text_only and not is_cache(folder):
+        split = load_text_split(folder, CHANNEL_SPLITS[channel])
+        return TextDataset(split.utterances, cfg, tokenizer)
     if is_cache(folder):
         dataset = open_cache(folder)
         dataset.check_compatible(cfg)
@@ -68,6 +72,11 @@ def open_channel(
         )
     barrier(ctx)
     return CachedDataset(cache_folder)
+
+
+def channel_has_media(folder: Path, channel: str) -> bool:
+    """Whether a channel holds video and audio: a feature cache or MELD's clip folders."""
+    return is_cache(folder) or has_media(folder, CHANNEL_SPLITS[channel])
 
 
 def limit_samples(dataset: Dataset, limit: int | None, seed: int) -> Dataset:
