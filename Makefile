@@ -1,5 +1,5 @@
 # The two commands of the README: `make demo` (the main job, local stack end to end) and `make test`.
-.PHONY: setup test lint format demo clean
+.PHONY: setup test lint format demo default-model clean
 
 setup:
 	@bash scripts/setup.sh
@@ -17,6 +17,11 @@ format: setup
 
 demo: setup
 	.venv/bin/vsent demo
+
+# Rebuild the shipped default model (models/meld-text) from MELD's CSVs: make default-model MELD=dir
+MELD ?= ../shared/data/meld
+default-model: setup
+	.venv/bin/python scripts/build_default_model.py --meld $(MELD)
 
 clean:
 	rm -rf .venv .venv-sam .venv-checkov .aws-sam .pytest_cache .ruff_cache

@@ -99,14 +99,32 @@ def make_loader(
     train: bool,
     seed: int,
     num_workers: int,
+    lengths: list[int] | None = None,
 ) -> DataLoader:
-    """Batches of ``dataset``; for training shuffled, and split between processes under DDP."""
+    """Batches of ``dataset``; for training shuffled, and split between processes under DDP.
+
+    With the items' token ``lengths`` training batches hold texts of similar length (shuffled
+    within and across groups), so little compute goes into padding.
+    """
     sampler = None
-    if train and ctx.enabled:
+    generator = torch.Generator().manual_seed(seed)
+    if train and lengths is not None:
+        # Imported here: only text training with known lengths needs the trainer utilities.
+        from transformers.trainer_pt_utils import (
+            DistributedLengthGroupedSampler,
+            LengthGroupedSampler,
+        )
+
+        if ctx.enabled:
+            sampler = DistributedLengthGroupedSampler(
+                batch_size, num_replicas=ctx.world_size, rank=ctx.rank, seed=seed, lengths=lengths
+            )
+        else:
+            sampler = LengthGroupedSampler(batch_size, lengths=lengths, generator=generator)
+    elif train and ctx.enabled:
         sampler = DistributedSampler(
             dataset, num_replicas=ctx.world_size, rank=ctx.rank, shuffle=True, seed=seed
         )
-    generator = torch.Generator().manual_seed(seed)
     return DataLoader(
         dataset,
         batch_size=batch_size,

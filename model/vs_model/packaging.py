@@ -6,6 +6,10 @@ Layout expected by the SageMaker PyTorch inference container::
     asr/model.bin  asr/config.json  asr/tokenizer.json  asr/vocabulary.txt   Whisper base
     code/inference.py  code/requirements.txt  code/vs_model/*.py    the code that serves it
 
+A model folder whose encoder was trained with LoRA (adapter.pt next to a pip-installed base) is
+packaged with the updates merged into full weights, so the endpoint needs neither the base
+package nor peft.
+
 Whisper base (CTranslate2) ships inside the package so the endpoint never downloads a model: by
 default the copy built from the pip packages (see ``vs_model.asr``), or a folder given with
 ``--asr-model``; either must match the official release's checksums. ``--no-asr`` leaves it out.
@@ -27,7 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from vs_model.asr import WHISPER_BASE_FILES, AsrError, installed_whisper_base, verify_whisper_folder
-from vs_model.checkpoint import file_sha256, read_config
+from vs_model.checkpoint import ADAPTER_FILE, file_sha256, load_model, read_config, save_model
 from vs_model.predictor import ASR_SUBFOLDER
 
 MODEL_ROOT = Path(__file__).resolve().parent.parent
@@ -134,13 +138,33 @@ def build_package(
     """
     source = Path(training_output)
     asr = resolve_asr_model(asr_model, with_asr)
-    if source.is_dir():
-        return write_package(package_entries(source, asr_model=asr), Path(out))
-    if not source.is_file() or not tarfile.is_tarfile(source):
-        raise PackagingError(f"{source} is neither a model folder nor a model.tar.gz")
     with tempfile.TemporaryDirectory(prefix="vs-package-") as scratch:
-        _safe_extract(source, Path(scratch))
-        return write_package(package_entries(Path(scratch), asr_model=asr), Path(out))
+        if source.is_dir():
+            folder = source
+        elif source.is_file() and tarfile.is_tarfile(source):
+            folder = Path(scratch) / "extracted"
+            _safe_extract(source, folder)
+        else:
+            raise PackagingError(f"{source} is neither a model folder nor a model.tar.gz")
+        if (folder / ADAPTER_FILE).is_file():
+            folder = merge_adapter(folder, Path(scratch) / "merged")
+        return write_package(package_entries(folder, asr_model=asr), Path(out))
+
+
+def merge_adapter(folder: Path, into: Path) -> Path:
+    """A LoRA-trained model folder as a full one: the endpoint has no base encoder installed.
+
+    The base encoder's weights with the updates merged go into ``into/model.pt``; every other
+    file of the folder (a model card, say) is copied along.
+    """
+    loaded = load_model(folder)
+    save_model(into, loaded.model, loaded.tokenizer, loaded.cfg)
+    for name, path in _files(folder, ""):
+        target = into / name
+        if name != ADAPTER_FILE and not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(path.read_bytes())
+    return into
 
 
 def main(argv: list[str] | None = None) -> None:

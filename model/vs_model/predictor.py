@@ -31,7 +31,7 @@ from vs_model.segmentation import (
     needs_audio,
     segment,
 )
-from vs_model.text import tokenize
+from vs_model.text import dialogue_context, tokenize
 from vs_model.transcripts import TranscriptError, Utterance
 
 RESULT_SCHEMA = "video-sentiment/result@1"
@@ -103,6 +103,9 @@ class ModelInfo:
     version: str
     preset: str
     demo: bool
+    # The signals the model reads: ["text"] for a text-only model, or text, video and audio.
+    modalities: list[str] = field(default_factory=lambda: ["text", "video", "audio"])
+    dialogue_context: bool = False
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,8 @@ def _model_info(folder: Path, cfg: ModelConfig) -> ModelInfo:
         version=_weights_version(folder),
         preset=cfg.name,
         demo=demo,
+        modalities=list(cfg.modalities),
+        dialogue_context=cfg.dialogue_context,
     )
 
 
@@ -184,6 +189,15 @@ def summarize(utterances: list[ScoredUtterance]) -> dict[str, dict[str, float]]:
         }
 
     return {"emotion": mean("emotion", EMOTIONS), "sentiment": mean("sentiment", SENTIMENTS)}
+
+
+def video_contexts(texts: list[str]) -> list[str]:
+    """The dialogue context of each utterance: the words of the video's earlier utterances.
+
+    Speakers are unknown here, so turns are separated but not attributed.
+    """
+    turns = [("", text) for text in texts]
+    return [dialogue_context([t for t in turns[:i] if t[1].strip()]) for i in range(len(texts))]
 
 
 class Predictor:
@@ -239,20 +253,31 @@ class Predictor:
         timings["segment"] = time.perf_counter() - clock
 
         # Frames for every window in one pass; the audio too unless it was decoded above already.
-        clock = time.perf_counter()
-        windows = [(u.start_s, u.end_s) for u in cut.utterances]
-        try:
-            features = media.extract(video, windows, self.cfg, audio=audio, device=self.device.type)
-        except media.MediaError as exc:
-            raise InvalidInput(str(exc)) from exc
-        timings["decode"] += time.perf_counter() - clock
+        # A text-only model reads neither.
+        frames = mel = None
+        if not self.cfg.text_only:
+            clock = time.perf_counter()
+            windows = [(u.start_s, u.end_s) for u in cut.utterances]
+            try:
+                features = media.extract(
+                    video, windows, self.cfg, audio=audio, device=self.device.type
+                )
+            except media.MediaError as exc:
+                raise InvalidInput(str(exc)) from exc
+            frames, mel = features.frames, features.mel
+            timings["decode"] += time.perf_counter() - clock
 
         clock = time.perf_counter()
-        scored = self._score(cut, features.frames, features.mel)
+        scored = self._score(cut, frames, mel)
         timings["model"] = time.perf_counter() - clock
         timings["total"] = time.perf_counter() - started
 
         warnings = [*info.warnings, *cut.warnings]
+        if self.cfg.text_only and any(not u.text.strip() for u in cut.utterances):
+            warnings.append(
+                "text-only model: utterances without words (no transcript or recognized speech)"
+                " are scored from no text at all"
+            )
         if self.info.demo:
             warnings.append(
                 "demo model (tiny encoders, toy vocabulary): it says nothing about real videos"
@@ -289,19 +314,26 @@ class Predictor:
 
     @torch.inference_mode()
     def _score(
-        self, cut: Segmentation, frames: torch.Tensor, mel: torch.Tensor
+        self, cut: Segmentation, frames: torch.Tensor | None, mel: torch.Tensor | None
     ) -> list[ScoredUtterance]:
         texts = [u.text for u in cut.utterances]
+        contexts = video_contexts(texts) if self.cfg.dialogue_context else None
         model, step = self.loaded.model, max(1, self.settings.batch_size)
         emotion, sentiment = [], []
         for first in range(0, len(texts), step):
-            tokens = tokenize(self.loaded.tokenizer, texts[first : first + step], self.cfg)
+            last = first + step
+            tokens = tokenize(
+                self.loaded.tokenizer,
+                texts[first:last],
+                self.cfg,
+                contexts[first:last] if contexts is not None else None,
+            )
             with self._autocast():
                 out = model(
                     tokens["input_ids"].to(self.device),
                     tokens["attention_mask"].to(self.device),
-                    frames[first : first + step].to(self.device, non_blocking=True),
-                    mel[first : first + step].to(self.device, non_blocking=True),
+                    None if frames is None else frames[first:last].to(self.device),
+                    None if mel is None else mel[first:last].to(self.device),
                 )
             emotion.append(torch.softmax(out.emotion_logits.float(), dim=-1).cpu())
             sentiment.append(torch.softmax(out.sentiment_logits.float(), dim=-1).cpu())

@@ -23,6 +23,7 @@ from transformers import (
 
 from vs_model.config import TINY_TEXT_MODEL, ModelConfig, resolve_text_model
 
+MAX_CONTEXT_TURNS = 32
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
 # Everyday English, including every word the synthetic generator speaks (a test checks that).
@@ -141,6 +142,8 @@ def dialogue_context(earlier: Sequence[tuple[str, str]], speaker: str = "") -> s
     spoke. Names are left out on purpose: what matters is who answers whom, and a name seen
     in training would be a shortcut that no video at inference time offers.
     """
+    # No more turns than the max length could hold (each takes a word and a separator at least).
+    earlier = earlier[-MAX_CONTEXT_TURNS:]
     letters: dict[str, str] = {speaker: "A"} if speaker else {}
     others = 0
     for name, _ in reversed(earlier):

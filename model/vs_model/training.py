@@ -56,7 +56,12 @@ from vs_model.metric_lines import format_metric_line
 from vs_model.network import MultimodalSentimentModel
 from vs_model.resume import RESUME_FILE, RunState, load_resume, restore, save_resume
 from vs_model.text import build_tokenizer
-from vs_model.training_data import channel_has_media, dataset_labels, open_run_datasets
+from vs_model.training_data import (
+    channel_has_media,
+    dataset_labels,
+    open_run_datasets,
+    text_lengths,
+)
 from vs_model.training_options import TrainOptions, model_config, parse_options
 
 LOGGER = logging.getLogger(__name__)
@@ -216,6 +221,7 @@ def _loader(
         train=train,
         seed=options.seed,
         num_workers=options.num_workers,
+        lengths=text_lengths(dataset) if train else None,
     )
 
 

@@ -112,3 +112,13 @@ def dataset_labels(dataset: Dataset, head: str) -> torch.Tensor:
     if isinstance(dataset, Subset):
         return dataset_labels(dataset.dataset, head)[torch.as_tensor(dataset.indices)]
     return dataset.labels(head)
+
+
+def text_lengths(dataset: Dataset) -> list[int] | None:
+    """Tokens per item of a text-only dataset (a Subset included); None for media datasets."""
+    if isinstance(dataset, Subset):
+        lengths = text_lengths(dataset.dataset)
+        return None if lengths is None else [lengths[i] for i in dataset.indices]
+    if isinstance(dataset, TextDataset):
+        return dataset.attention_mask.sum(dim=1).tolist()
+    return None

@@ -4,7 +4,14 @@ import json
 
 import pytest
 
-from vs_model.config import TINY_TEXT_MODEL, ModelConfig, local_minilm_folder, preset
+from vs_model.config import (
+    MINILM_PACKAGE,
+    TINY_TEXT_MODEL,
+    ModelConfig,
+    local_minilm_folder,
+    preset,
+    resolve_text_model,
+)
 
 
 def test_paper_preset_matches_the_aws_model():
@@ -13,6 +20,17 @@ def test_paper_preset_matches_the_aws_model():
     assert (cfg.video_encoder, cfg.video_pretrained) == ("r3d_18", True)
     assert (cfg.video_frames, cfg.frame_size, cfg.sample_rate) == (16, 112, 16000)
     assert cfg.n_mels == 64
+    assert cfg.modalities == ("text", "video", "audio")
+    assert cfg.text_train_layers is None  # the whole encoder is fine-tuned
+
+
+def test_text_preset_is_minilm_alone():
+    cfg = preset("text")
+    assert cfg.text_only and cfg.text_model == MINILM_PACKAGE
+    assert (cfg.text_pooling, cfg.text_max_length, cfg.text_train_layers) == ("mean", 64, None)
+    if local_minilm_folder() is not None:
+        assert resolve_text_model(cfg.text_model) == str(local_minilm_folder())
+    assert resolve_text_model("bert-base-uncased") == "bert-base-uncased"
 
 
 def test_tiny_preset_is_small_and_offline():

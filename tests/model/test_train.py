@@ -14,7 +14,7 @@ import torch
 from vs_model.evaluation import head_report
 from vs_model.labels import EMOTIONS, SENTIMENTS
 from vs_model.metric_lines import METRIC_DEFINITIONS
-from vs_model.training import class_weights, run, warmup_cosine
+from vs_model.training import class_weights, run, warmup_cosine, warmup_linear
 from vs_model.training_options import parse_options
 
 
@@ -174,3 +174,15 @@ def test_class_weights_and_schedule() -> None:
     assert factor(9) == pytest.approx(1.0)
     assert factor(55) == pytest.approx(0.5)
     assert factor(100) == pytest.approx(0.0)
+    linear = warmup_linear(100, 0.1)
+    assert linear(0) == pytest.approx(0.1)
+    assert linear(10) == pytest.approx(1.0)
+    assert linear(55) == pytest.approx(0.5)
+    assert linear(100) == pytest.approx(0.0)
+
+
+def test_defaults_are_plain_cross_entropy_and_linear_decay(tmp_path: Path) -> None:
+    options = parse_options(["--data-root", str(tmp_path), "--preset", "text"])
+    assert (options.class_weights, options.label_smoothing) == ("none", 0.0)
+    assert options.schedule == "linear"
+    assert (options.epochs, options.batch_size, options.lr_text) == (3, 32, 5e-5)

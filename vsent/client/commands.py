@@ -218,7 +218,7 @@ def analyze(
     video: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
     model: Annotated[
         Path | None,
-        typer.Option(help="model folder or model.tar.gz (default: the demo model)"),
+        typer.Option(help="model folder or model.tar.gz (default: the shipped MELD text model)"),
     ] = None,
     transcript: Annotated[
         Path | None,
@@ -231,12 +231,13 @@ def analyze(
     from vs_model.predictor import InvalidInput, Predictor
     from vs_model.serving import model_folder
     from vs_model.transcripts import TranscriptError, find_sidecar, load_transcript
-    from vsent.stack.demo_model import ensure_demo_model
+    from vsent.stack.default_model import default_or_demo_model
+    from vsent.stack.demo_model import DemoModelError
 
     with tempfile.TemporaryDirectory(prefix="vsent-analyze-") as scratch:
         if model is None:
-            with console.status("preparing the demo model (trained once, then cached)"):
-                folder = ensure_demo_model()
+            with reported(DemoModelError), console.status("loading the default model"):
+                folder = default_or_demo_model()
         else:
             with reported(ValueError):
                 folder = model_folder(model, Path(scratch))

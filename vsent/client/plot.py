@@ -56,6 +56,8 @@ def plot_timeline(result: dict[str, Any], out: Path) -> Path:
     axis.set_xlabel("seconds")
     model = result.get("model", {})
     title = f"{result.get('job_id', '')} · {model.get('name', '')}"
+    if model.get("modalities"):
+        title += f" · reads {' + '.join(model['modalities'])}"
     if model.get("demo"):
         title += " · DEMO MODEL"
     axis.set_title(title, fontsize=9)

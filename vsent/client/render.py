@@ -35,6 +35,11 @@ def model_banner(result: dict[str, Any]) -> Text:
     """Which model produced the result; a demo model is said loudly."""
     model = result.get("model", {})
     text = Text(f"model {model.get('name', '?')} {model.get('version', '')}", "dim")
+    if model.get("modalities"):
+        reads = " + ".join(model["modalities"])
+        context = ", with dialogue context" if model.get("dialogue_context") else ""
+        only = " only" if model["modalities"] == ["text"] else ""
+        text.append(f"  reads {reads}{only}{context}", "dim")
     if model.get("demo"):
         text.append("  DEMO MODEL: trained on synthetic data, not on MELD", "bold yellow")
     return text

@@ -19,7 +19,8 @@ from vsent.client.plot import plot_timeline
 from vsent.client.render import status_text
 from vsent.client.settings import local_settings
 from vsent.errors import fail
-from vsent.stack.demo_model import DemoModelError, ensure_demo_model
+from vsent.stack.default_model import default_or_demo_model, model_modalities
+from vsent.stack.demo_model import DemoModelError
 from vsent.stack.paths import default_state_dir
 from vsent.stack.process import StackProcess, StackStartError
 from vsent.stack.sample import make_sample
@@ -32,7 +33,7 @@ ModelOption = Annotated[
     typer.Option(
         "--model",
         exists=True,
-        help="model.tar.gz or model folder (default: the demo model, trained once and cached)",
+        help="model.tar.gz or model folder (default: the shipped MELD-trained text model)",
     ),
 ]
 StateDir = Annotated[
@@ -43,12 +44,12 @@ StateDir = Annotated[
 ]
 
 
-def _model_or_demo(model: Path | None, log: Path) -> Path:
+def _model_or_default(model: Path | None, log: Path) -> Path:
     if model is not None:
         return model.resolve()
     try:
-        with console.status("training the demo model on synthetic data (first run only)…"):
-            return ensure_demo_model(log)
+        with console.status("loading the default model"):
+            return default_or_demo_model(log)
     except DemoModelError as exc:
         raise fail(str(exc)) from exc
 
@@ -57,6 +58,9 @@ def _banner(info: StackInfo, log: Path) -> Panel:
     model = f"{info.model}" + (
         "  [bold yellow](DEMO MODEL: synthetic data)[/]" if info.demo_model else ""
     )
+    reads = model_modalities(Path(info.model))
+    if reads:
+        model += f"  (reads {' + '.join(reads)})"
     lines = [
         f"web page  [bold]{info.web_url}[/]  (sign up, or sign in as the user below)",
         f"API URL   [bold]{info.api_url}[/]",
@@ -94,10 +98,15 @@ def _track(job: dict[str, Any]) -> None:
     console.print(status_text(job))
 
 
-def run_demo(model: Path, out_dir: Path) -> dict[str, Any]:
-    """Start a private local stack, analyse a generated speech video through it, stop it."""
+def run_demo(model: Path, out_dir: Path, sidecar: bool = False) -> dict[str, Any]:
+    """Start a private local stack, analyse a generated speech video through it, stop it.
+
+    Without the SRT sidecar (the default) the endpoint's Whisper finds and transcribes the
+    utterances; with it, the sidecar gives them.
+    """
     with console.status("writing a sample video with speech and its SRT sidecar"):
-        video, transcript = make_sample(out_dir, "demo")
+        video, srt = make_sample(out_dir, "demo")
+    transcript = srt if sidecar else None
     with tempfile.TemporaryDirectory(prefix="vsent-demo-") as state:
         stack = StackProcess(model, Path(state))
         try:
@@ -142,7 +151,7 @@ def register(app: typer.Typer) -> None:
             raise fail(f"a local stack is already running at {running.api_url}; `vsent down`")
         state.mkdir(parents=True, exist_ok=True)
         stack = StackProcess(
-            _model_or_demo(model, state / "demo-training.log"), state, port, web_port=web_port
+            _model_or_default(model, state / "demo-training.log"), state, port, web_port=web_port
         )
         pid_file = state / PID_FILE
         signal.signal(signal.SIGTERM, _interrupt)
@@ -191,7 +200,11 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path, typer.Option(help="folder for the video, table and picture")] = Path(
             "demo-output"
         ),
+        sidecar: Annotated[
+            bool,
+            typer.Option(help="upload the SRT sidecar too (default: Whisper transcribes)"),
+        ] = False,
     ) -> None:
         """The whole flow on a private local stack with a generated video, then stop."""
         out.mkdir(parents=True, exist_ok=True)
-        run_demo(_model_or_demo(model, out / "demo-training.log"), out.resolve())
+        run_demo(_model_or_default(model, out / "demo-training.log"), out.resolve(), sidecar)

@@ -1,7 +1,8 @@
-"""The demo model: trained once on the synthetic MELD-shaped dataset, then cached.
+"""The synthetic demo model: trained once on the synthetic MELD-shaped dataset, then cached.
 
-It exists so `vsent up` and `vsent demo` work with no model of one's own. It is the `tiny`
-preset (a random tiny text encoder), which the predictor labels as a demo model in every result.
+Only a checkout without the shipped default model (models/meld-text) falls back to it. It is the
+`tiny` preset (a random tiny text encoder), which the predictor labels as a demo model in every
+result.
 """
 
 from __future__ import annotations
@@ -30,15 +31,10 @@ def demo_model_dir() -> Path:
     return cache_dir() / "demo-model"
 
 
-def is_demo_model(folder: Path) -> bool:
-    """Whether `folder` is the cached demo model."""
-    return (folder / _MARKER).is_file()
-
-
 def ensure_demo_model(log: Path | None = None) -> Path:
     """The cached demo model folder, training it first if there is none (about a minute)."""
     target = demo_model_dir()
-    if is_demo_model(target):
+    if (target / _MARKER).is_file():
         return target
     from vs_model.synthetic import make_meld_dataset
 

@@ -21,7 +21,7 @@ from moto.server import ThreadedMotoServer
 from vs_common.site import page_config
 from vsent.stack.api_gateway import ApiConfig, Route, UsagePlan, gateway_server
 from vsent.stack.async_endpoint import AsyncEndpoint, Ledger
-from vsent.stack.demo_model import is_demo_model
+from vsent.stack.default_model import is_demo_model
 from vsent.stack.event_source import QueueSource, SqsPoller
 from vsent.stack.functions import LocalFunction
 from vsent.stack.http_util import BackgroundServer

@@ -24,8 +24,12 @@ app = typer.Typer(
 @app.command("package")
 def package(
     training_artifact: Annotated[
-        str, typer.Argument(help="Training output: s3://…/model.tar.gz, a local tar.gz or folder.")
-    ],
+        str | None,
+        typer.Argument(
+            help="Training output: s3://…/model.tar.gz, a local tar.gz or folder"
+            " (default: the shipped MELD text model, models/meld-text)."
+        ),
+    ] = None,
     bucket: s.Bucket = None,
     name: Annotated[
         str | None, typer.Option(help="Model name in the key (default: the training job's).")
@@ -41,8 +45,16 @@ def package(
     stack: s.StackName = s.DEFAULT_STACK,
     dry_run: s.DryRun = False,
 ) -> None:
-    """Build the endpoint's model.tar.gz from a training artifact and upload it; prints its URL."""
+    """Build the endpoint's model.tar.gz from a training artifact and upload it; prints its URL.
+
+    A LoRA-trained model (the default one) is shipped with its updates merged into full weights.
+    """
     target = StackTarget(region, stack, dry_run)
+    if training_artifact is None:
+        from vsent.stack.default_model import DefaultModelError, default_model
+
+        with reported(DefaultModelError):
+            training_artifact = str(default_model())
     with reported(OpsError):
         package_uri = S3Uri.parse(
             s3_uri(
@@ -75,7 +87,7 @@ def package(
             source = Path(scratch) / "training-model.tar.gz"
             s3.download_file(artifact.bucket, artifact.key, str(source))
         out = Path(scratch) / "model.tar.gz"
-        with reported(PackagingError, FileNotFoundError):
+        with reported(PackagingError, FileNotFoundError, ValueError):
             digest = build_package(source, out, asr_model, asr)
         s3.upload_file(
             str(out),
