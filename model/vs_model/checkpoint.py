@@ -80,7 +80,7 @@ def save_model(
     document: dict[str, object] = {"format": FORMAT, "config": cfg.to_dict()}
     if lora.is_wrapped(net.text.backbone):
         base = resolve_text_model(cfg.text_model)
-        document["text_base"] = {"model": cfg.text_model, "sha256": lora.base_digest(base)}
+        document["text_base"] = {"model": cfg.text_model, "sha256": _base_digest(base)}
         others = {
             k: v.detach().cpu()
             for k, v in net.state_dict().items()
@@ -151,11 +151,19 @@ def load_model(folder: str | Path, device: str | torch.device = "cpu") -> Loaded
     return LoadedModel(model=model, tokenizer=tokenizer, cfg=cfg)
 
 
+def _base_digest(folder: str | Path) -> str:
+    """SHA-256 of a base encoder's weights: the base a LoRA model was trained on."""
+    path = Path(folder) / lora.BASE_WEIGHTS
+    if not path.is_file():
+        raise FileNotFoundError(f"{folder} holds no {lora.BASE_WEIGHTS}: not a usable LoRA base")
+    return file_sha256(path)
+
+
 def _merged_lora_model(path: Path, cfg: ModelConfig, base: dict) -> MultimodalSentimentModel:
     """The base encoder from the local installation, the saved updates added, the rest loaded."""
     source = resolve_text_model(base.get("model", cfg.text_model))
     expected = base.get("sha256")
-    found = lora.base_digest(source)
+    found = _base_digest(source)
     if expected and found != expected:
         raise ValueError(
             f"the installed base encoder {source} (sha256 {found}) is not the one this model"

@@ -8,9 +8,6 @@ model is a plain transformers encoder and nothing at run time needs peft.
 
 from __future__ import annotations
 
-import hashlib
-from pathlib import Path
-
 import torch
 from torch import nn
 from transformers import PreTrainedModel
@@ -72,15 +69,3 @@ def merge_updates(backbone: nn.Module, updates: dict[str, dict[str, torch.Tensor
                     f"the layer {tuple(weight.shape)}"
                 )
             weight.add_(delta.to(weight.dtype))
-
-
-def base_digest(folder: str | Path) -> str:
-    """SHA-256 of a base model folder's weights: the base an adapter was trained on."""
-    path = Path(folder) / BASE_WEIGHTS
-    if not path.is_file():
-        raise FileNotFoundError(f"{folder} holds no {BASE_WEIGHTS}: not a usable LoRA base")
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -3,10 +3,11 @@
 Data channels (``SM_CHANNEL_TRAINING``, ``SM_CHANNEL_VALIDATION``, ``SM_CHANNEL_TEST``) are either
 a feature cache folder (holding ``index.json``, or parts of one in subfolders that each hold one)
 or a folder in MELD's layout (a CSV and its clip folder); the latter is decoded once into a
-feature cache under ``--cache-dir``. The best model by validation score (mean of the two heads'
-weighted F1) goes to ``SM_MODEL_DIR``, is reloaded from there and scored on test. A resume
-checkpoint in ``/opt/ml/checkpoints`` (synced to S3 by SageMaker for spot training) lets a
-restarted job continue at the next epoch. ``torchrun`` launches DDP.
+feature cache under ``--cache-dir``. A channel holding MELD's CSV alone trains a text-only model
+through the same loop. The best epoch by validation emotion weighted F1 (or ``--select-metric
+score``: the mean of both heads') goes to ``SM_MODEL_DIR``, is reloaded from there and scored on
+test. A resume checkpoint in ``/opt/ml/checkpoints`` (synced to S3 by SageMaker for spot training)
+lets a restarted job continue at the next epoch. ``torchrun`` launches DDP.
 
 This module holds the loop; its settings are in ``training_options``, its data in
 ``training_data``, process groups in ``distributed`` and the resume checkpoint in ``resume``.
@@ -107,7 +108,7 @@ def class_weights(labels: torch.Tensor, n_classes: int) -> torch.Tensor:
 
 
 class MultiTaskLoss(nn.Module):
-    """Label-smoothed, class-weighted cross-entropy of both heads, summed."""
+    """Cross-entropy of both heads, summed; class weights and label smoothing are optional."""
 
     def __init__(
         self,

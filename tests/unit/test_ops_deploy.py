@@ -218,3 +218,11 @@ def test_costs_text_says_how_to_stop_paying() -> None:
     assert "no endpoint" in text
     assert "vsent stack stop-endpoint --stack-name vs" in text
     assert "ESTIMATE" in text
+
+
+def test_package_defaults_to_the_shipped_text_model(cli: typer.Typer) -> None:
+    result = CliRunner().invoke(cli, ["model", "package", "--bucket", "b", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    request = json.loads(result.stdout)
+    assert request["package"]["training_output"] == str(deploy.REPO_ROOT / "models" / "meld-text")
+    assert request["PutObject"] == {"Bucket": "b", "Key": "models/meld-text/model.tar.gz"}
