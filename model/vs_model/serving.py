@@ -136,6 +136,8 @@ class ModelServer(ThreadingHTTPServer):
     """A threading HTTP server holding one loaded model; ``close()`` removes the unpacked copy."""
 
     daemon_threads = True
+    # The default listen backlog of 5 drops connections when many clients call at once.
+    request_queue_size = 128
 
     def __init__(self, model: str | Path, host: str = "127.0.0.1", port: int = 8080) -> None:
         self._scratch = tempfile.TemporaryDirectory(prefix="vs-serve-")

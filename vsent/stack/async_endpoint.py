@@ -5,16 +5,24 @@ InputLocation from S3, posts it to the container's POST /invocations, writes the
 the output path (or the error body to the failure path) and publishes SageMaker's notification
 to the success or error topic. Invocations wait in a queue worked by as many threads as the
 endpoint config allows concurrent invocations per instance.
+
+The queue outlives the process: the ledger records every accepted invocation in full, and a
+restarted endpoint takes up those not yet processed. While the model server is down (it is
+restarted by its supervisor), an invocation waits for it and is sent again, as SageMaker's
+front end holds requests for a container that is being replaced; only after `retry_budget_s`
+does it fail, as unavailable.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import queue
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -70,6 +78,33 @@ class Ledger:
         with self._lock, self._path.open("a", encoding="utf-8") as handle:
             handle.write(line + "\n")
 
+    def pending(self) -> list[Invocation]:
+        """Invocations accepted, not yet processed, oldest first (a torn last line is skipped)."""
+        waiting: dict[str, Invocation] = {}
+        with self._lock:
+            lines = self._path.read_text(encoding="utf-8").splitlines()
+        for line in lines:
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if entry.get("event") == "invoked" and "invocation" in entry:
+                invocation = dict(entry["invocation"])
+                body = invocation.pop("body_b64", None)
+                invocation["body"] = base64.b64decode(body) if body is not None else None
+                waiting[entry["inference_id"]] = Invocation(**invocation)
+            elif entry.get("event") == "processed":
+                waiting.pop(entry.get("inference_id"), None)
+        return list(waiting.values())
+
+
+class ModelUnavailable(RuntimeError):
+    """The model server did not answer within the endpoint's retry budget."""
+
+
+class Interrupted(RuntimeError):
+    """The endpoint is stopping; the invocation stays pending for the next start."""
+
 
 class AsyncEndpoint:
     """The endpoint's queue, its workers and the SageMaker side effects of each invocation."""
@@ -82,6 +117,8 @@ class AsyncEndpoint:
         sns: Any,
         model_url: str,
         ledger: Ledger,
+        wait_ready: Callable[[float], bool],
+        retry_budget_s: float = 600.0,
     ) -> None:
         self.spec = spec
         self._region = region
@@ -89,19 +126,30 @@ class AsyncEndpoint:
         self._sns = sns
         self._model_url = model_url.rstrip("/")
         self._ledger = ledger
+        self._wait_ready = wait_ready
+        self._retry_budget_s = retry_budget_s
+        self._stopping = threading.Event()
         self._queue: queue.Queue[Invocation | None] = queue.Queue()
         self._workers = [
             threading.Thread(target=self._work, name=f"endpoint-{index}", daemon=True)
             for index in range(max(1, spec.max_concurrent_invocations))
         ]
 
-    def start(self) -> None:
-        """Start the workers."""
+    def start(self) -> int:
+        """Take up the invocations a previous run left pending, start the workers; how many."""
+        pending = self._ledger.pending()
+        for invocation in pending:
+            self._ledger.append("resumed", inference_id=invocation.inference_id)
+            self._queue.put(invocation)
+        if pending:
+            log.info("resuming %d invocation(s) accepted before the last stop", len(pending))
         for worker in self._workers:
             worker.start()
+        return len(pending)
 
     def stop(self) -> None:
-        """Let the workers finish what they hold, then stop them."""
+        """Let the workers finish what they hold; what waits stays pending in the ledger."""
+        self._stopping.set()
         for _ in self._workers:
             self._queue.put(None)
         for worker in self._workers:
@@ -128,30 +176,76 @@ class AsyncEndpoint:
             received_time=_now(),
             timeout_s=timeout_s,
         )
-        self._ledger.append("invoked", inference_id=inference_id, input=input_location)
+        record = asdict(invocation)
+        body = record.pop("body")
+        record["body_b64"] = base64.b64encode(body).decode() if body is not None else None
+        self._ledger.append(
+            "invoked", inference_id=inference_id, input=input_location, invocation=record
+        )
         self._queue.put(invocation)
         return invocation
 
     def _work(self) -> None:
         while (invocation := self._queue.get()) is not None:
+            if self._stopping.is_set():
+                return
             try:
                 self._process(invocation)
+            except Interrupted:
+                return
             except Exception:  # one broken invocation must not stop the endpoint
                 log.exception("invocation %s", invocation.inference_id)
+
+    def _post(self, invocation: Invocation, payload: bytes) -> requests.Response:
+        """POST to the container, waiting out its restarts within the retry budget."""
+        deadline = time.monotonic() + self._retry_budget_s
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                response = requests.post(
+                    f"{self._model_url}/invocations",
+                    data=payload,
+                    headers={
+                        "Content-Type": invocation.content_type,
+                        "Accept": invocation.accept or "application/json",
+                    },
+                    timeout=invocation.timeout_s,
+                )
+                if response.status_code not in (502, 503, 504):
+                    return response
+                problem = f"it answered {response.status_code}"
+            except requests.ConnectionError as exc:
+                problem = f"no connection ({type(exc).__name__})"
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ModelUnavailable(f"{problem}, for {self._retry_budget_s:.0f} s")
+            log.warning(
+                "invocation %s: the model server is unavailable (%s); sending it again once the"
+                " server is back (attempt %d)",
+                invocation.inference_id,
+                problem,
+                attempt,
+            )
+            self._wait_ready(min(left, 60.0))
+            if self._stopping.wait(min(0.5 * attempt, 5.0)):
+                raise Interrupted(invocation.inference_id)
 
     def _process(self, invocation: Invocation) -> None:
         started = time.monotonic()
         try:
             payload = self._input(invocation)
-            response = requests.post(
-                f"{self._model_url}/invocations",
-                data=payload,
-                headers={
-                    "Content-Type": invocation.content_type,
-                    "Accept": invocation.accept or "application/json",
-                },
-                timeout=invocation.timeout_s,
+            response = self._post(invocation, payload)
+        except ModelUnavailable as exc:
+            log.error("invocation %s failed: the model server was unavailable: %s",
+                      invocation.inference_id, exc)  # fmt: skip
+            self._fail(
+                invocation,
+                f"ServiceUnavailable: the model container was unavailable ({exc})",
+                str(exc).encode(),
             )
+            self._ledger.append("processed", inference_id=invocation.inference_id, status=503)
+            return
         except (requests.RequestException, ValueError) as exc:
             self._fail(invocation, f"ClientError: {exc}", str(exc).encode())
             self._ledger.append("processed", inference_id=invocation.inference_id, status=None)

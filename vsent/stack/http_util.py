@@ -42,11 +42,17 @@ class QuietHandler(BaseHTTPRequestHandler):
         )
 
 
+class BacklogServer(ThreadingHTTPServer):
+    """A threading server whose listen backlog takes a burst of clients (the default is 5)."""
+
+    request_queue_size = 128
+
+
 class BackgroundServer:
     """A ThreadingHTTPServer on 127.0.0.1 running in a daemon thread."""
 
     def __init__(self, handler: type[BaseHTTPRequestHandler], port: int = 0) -> None:
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+        self.server = BacklogServer(("127.0.0.1", port), handler)
         self.server.daemon_threads = True
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 

@@ -4,6 +4,10 @@ the async endpoint with its model server, and the API gateway — in one process
 The Lambda handlers share this process's environment, so it is set to the functions'
 environment (the template's Globals plus the endpoints of moto and the local SageMaker
 runtime) before they are imported. Run it in a process of its own (`python -m vsent.stack`).
+
+What the stack holds survives a restart with the same state folder: moto's state (see
+moto_state.py), the endpoint's pending invocations (its ledger), the demo user with their API
+key and the pagination secret (local-user.json, local-secret), and the logs, which are appended.
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ from pathlib import Path
 from typing import IO, Any
 
 import boto3
-from moto.server import ThreadedMotoServer
 
 from vs_common.site import page_config
 from vsent.stack.api_gateway import ApiConfig, Route, UsagePlan, gateway_server
@@ -27,15 +30,19 @@ from vsent.stack.functions import LocalFunction
 from vsent.stack.http_util import BackgroundServer
 from vsent.stack.model_server import ModelServerProcess
 from vsent.stack.moto_fidelity import complete_s3_event_notifications, serve_usage_plan_usage
+from vsent.stack.moto_state import PersistentMotoServer
 from vsent.stack.resources import create_resources, usage_plan_key_lookup
 from vsent.stack.runtime_api import runtime_server
 from vsent.stack.sigv4 import SigV4Verifier
-from vsent.stack.state import LEDGER_FILE, LOCAL_CREDENTIALS, StackInfo
+from vsent.stack.state import LEDGER_FILE, LOCAL_CREDENTIALS, MODEL_SERVER_PID_FILE, StackInfo
 from vsent.stack.template_reader import build_spec
-from vsent.stack.users import DemoUser, create_demo_user
+from vsent.stack.users import DemoUser, create_demo_user, save_demo_user, saved_demo_user
 from vsent.stack.web import SiteServer
 
 log = logging.getLogger(__name__)
+
+USER_FILE = "local-user.json"
+SECRET_FILE = "local-secret"
 
 
 class LocalStack:
@@ -57,7 +64,7 @@ class LocalStack:
         self._model_log = model_log
         self._api_port = api_port
         self._web_port = web_port
-        self._moto: ThreadedMotoServer | None = None
+        self._moto: PersistentMotoServer | None = None
         self._model_server: ModelServerProcess | None = None
         self._endpoint: AsyncEndpoint | None = None
         self._servers: list[BackgroundServer] = []
@@ -73,7 +80,7 @@ class LocalStack:
                 key: usage_plan.usage(key, date.fromisoformat(start), date.fromisoformat(end))
             }
         )
-        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._moto = PersistentMotoServer(self._state_dir)
         self._moto.start()
         host, port = self._moto.get_host_and_port()
         moto_url = f"http://{host}:{port}"
@@ -100,6 +107,7 @@ class LocalStack:
             self._model,
             {**os.environ, **aws_env, **self.spec.endpoint.container_environment},
             self._model_log,
+            self._state_dir / MODEL_SERVER_PID_FILE,
         )
         model_url = self._model_server.start()
         self._endpoint = AsyncEndpoint(
@@ -109,6 +117,7 @@ class LocalStack:
             client("sns"),
             model_url,
             Ledger(self._state_dir / LEDGER_FILE),
+            self._model_server.wait_ready,
         )
         self._endpoint.start()
         runtime = runtime_server(self._endpoint, model_url)
@@ -127,8 +136,8 @@ class LocalStack:
                 "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": runtime.url,
                 # No X-Ray daemon runs here.
                 "POWERTOOLS_TRACE_DISABLED": "true",
-                # What the template's generated secret holds on AWS: a fresh key per local stack.
-                "PAGINATION_SECRET": secrets.token_urlsafe(48),
+                # What the template's generated secret holds on AWS: one per state folder.
+                "PAGINATION_SECRET": self._secret(),
                 "ALLOWED_ORIGIN": site.url,
             }
         )
@@ -189,7 +198,7 @@ class LocalStack:
         pool = self.spec.user_pools[0]
         pool_id = created.physical_ids[self.spec.names[pool.logical_id]]
         client_id = created.physical_ids[self.spec.names[pool.client_logical_id]]
-        user: DemoUser = create_demo_user(client("cognito-idp"), pool_id, client_id, api_url)
+        user = self._demo_user(client, pool_id, client_id, api_url)
         site.configure(
             page_config(
                 api_url=api_url,
@@ -225,6 +234,22 @@ class LocalStack:
             pid=os.getpid(),
             state_dir=str(self._state_dir),
         )
+
+    def _secret(self) -> str:
+        path = self._state_dir / SECRET_FILE
+        if not path.is_file():
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(48), encoding="utf-8")
+        return path.read_text(encoding="utf-8").strip()
+
+    def _demo_user(self, client: Any, pool_id: str, client_id: str, api_url: str) -> DemoUser:
+        """The demo user of an earlier run of this state folder, or a new one."""
+        path = self._state_dir / USER_FILE
+        user = saved_demo_user(path, client("apigateway"))
+        if user is None:
+            user = create_demo_user(client("cognito-idp"), pool_id, client_id, api_url)
+            save_demo_user(path, user)
+        return user
 
     def stop(self) -> None:
         """Stop in reverse order: no new requests, drain pollers and endpoint, then moto."""

@@ -48,7 +48,8 @@ class StackProcess:
         ]  # fmt: skip
         if self.template is not None:
             command += ["--template", str(self.template)]
-        with self.log_path.open("wb") as log:
+        # Appended, never truncated: a restart keeps the story of the runs before it.
+        with self.log_path.open("ab") as log:
             # A session of its own: Ctrl-C reaches the parent, which stops the child in order.
             process = subprocess.Popen(
                 command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from vsent.stack.spec import ACCOUNT_ID, BucketNotificationSpec, StackSpec
 
 
@@ -32,12 +34,17 @@ def _filter_rules(notification: BucketNotificationSpec) -> list[dict[str, str]]:
     return [{"Name": name, "Value": value} for name, value in rules.items() if value]
 
 
+def _exists(exc: ClientError, *codes: str) -> bool:
+    return exc.response.get("Error", {}).get("Code") in codes
+
+
 def create_resources(spec: StackSpec, clients: Any, *, user_pools: bool = True) -> CreatedResources:
     """Create buckets, tables, queues, topics, subscriptions, the usage plan and (unless
     ``user_pools`` is false: moto spends half a second on each) the user pools as the template
     declares them.
 
-    `clients(service)` returns a boto3 client bound to moto.
+    `clients(service)` returns a boto3 client bound to moto. What exists already (a restarted
+    stack's restored state) is kept and reused, so this runs on every start.
     """
     sqs, sns, s3, dynamodb = (clients(name) for name in ("sqs", "sns", "s3", "dynamodb"))
     queue_urls: dict[str, str] = {}
@@ -64,7 +71,11 @@ def create_resources(spec: StackSpec, clients: Any, *, user_pools: bool = True) 
         }
         if table.global_secondary_indexes:
             request["GlobalSecondaryIndexes"] = table.global_secondary_indexes
-        dynamodb.create_table(**request)
+        try:
+            dynamodb.create_table(**request)
+        except ClientError as exc:
+            if not _exists(exc, "ResourceInUseException"):
+                raise
         if table.ttl_attribute:
             dynamodb.update_time_to_live(
                 TableName=table.name,
@@ -84,7 +95,11 @@ def create_resources(spec: StackSpec, clients: Any, *, user_pools: bool = True) 
         )
 
     for bucket in spec.buckets:
-        s3.create_bucket(Bucket=bucket.name)
+        try:
+            s3.create_bucket(Bucket=bucket.name)
+        except ClientError as exc:
+            if not _exists(exc, "BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+                raise
         if bucket.versioned:
             s3.put_bucket_versioning(
                 Bucket=bucket.name, VersioningConfiguration={"Status": "Enabled"}
@@ -146,11 +161,30 @@ def _cors_rule(rule: dict[str, Any]) -> dict[str, Any]:
 def create_user_pools(spec: StackSpec, cognito: Any) -> dict[str, str]:
     """The template's user pools and app clients; {local name: moto's id}."""
     ids: dict[str, str] = {}
+    existing = {
+        found["Name"]: found["Id"] for found in cognito.list_user_pools(MaxResults=60)["UserPools"]
+    }
     for pool in spec.user_pools:
-        pool_id = cognito.create_user_pool(**pool.pool)["UserPool"]["Id"]
-        client = cognito.create_user_pool_client(UserPoolId=pool_id, **pool.client)
+        pool_id = (
+            existing.get(pool.pool.get("PoolName", ""))
+            or (cognito.create_user_pool(**pool.pool)["UserPool"]["Id"])
+        )
+        clients = {
+            found["ClientName"]: found["ClientId"]
+            for found in cognito.list_user_pool_clients(UserPoolId=pool_id, MaxResults=60)[
+                "UserPoolClients"
+            ]
+        }
+        client_id = (
+            clients.get(pool.client.get("ClientName", ""))
+            or (
+                cognito.create_user_pool_client(UserPoolId=pool_id, **pool.client)[
+                    "UserPoolClient"
+                ]["ClientId"]
+            )
+        )
         ids[spec.names[pool.logical_id]] = pool_id
-        ids[spec.names[pool.client_logical_id]] = client["UserPoolClient"]["ClientId"]
+        ids[spec.names[pool.client_logical_id]] = client_id
     return ids
 
 
@@ -161,6 +195,9 @@ def create_usage_plan(spec: StackSpec, apigateway: Any) -> str:
         request["throttle"] = {"rateLimit": spec.api.rate_limit, "burstLimit": spec.api.burst_limit}
     if spec.api.quota is not None:
         request["quota"] = {"limit": spec.api.quota, "period": spec.api.quota_period or "MONTH"}
+    for plan in apigateway.get_usage_plans(limit=500).get("items", []):
+        if plan["name"] == request["name"]:
+            return str(plan["id"])
     return apigateway.create_usage_plan(**request)["id"]
 
 

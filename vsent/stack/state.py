@@ -11,6 +11,8 @@ STACK_FILE = "stack.json"
 PID_FILE = "vsent-up.pid"
 LOG_FILE = "stack.log"
 LEDGER_FILE = "invocations.jsonl"
+# The model server's current process (its supervisor restarts it under a new id).
+MODEL_SERVER_PID_FILE = "model-server.pid"
 # Credentials moto accepts; nothing in the local stack can reach AWS.
 LOCAL_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",

@@ -3,11 +3,14 @@ through the API itself (POST /keys with the user's token), as a person would mak
 
 from __future__ import annotations
 
+import json
 import secrets
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import requests
+from botocore.exceptions import ClientError
 
 DEMO_EMAIL = "demo@vsent.local"
 
@@ -64,3 +67,24 @@ def create_demo_user(cognito: Any, pool_id: str, client_id: str, api_url: str) -
     response.raise_for_status()
     key = response.json()
     return DemoUser(DEMO_EMAIL, password, sub, key["value"], key["key_id"])
+
+
+def saved_demo_user(path: Path, apigateway: Any) -> DemoUser | None:
+    """The demo user a previous run of this stack saved at `path`, if their key still exists."""
+    try:
+        user = DemoUser(**json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
+    try:
+        apigateway.get_api_key(apiKey=user.api_key_id)
+    except ClientError:
+        return None
+    return user
+
+
+def save_demo_user(path: Path, user: DemoUser) -> None:
+    """Keep the demo user's password and key for the next run (readable by this user only)."""
+    staged = path.with_suffix(".tmp")
+    staged.touch(mode=0o600)
+    staged.write_text(json.dumps(asdict(user)), encoding="utf-8")
+    staged.replace(path)

@@ -1,0 +1,124 @@
+"""A stopped or crashed local stack comes back with its data, and queued work finishes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import time
+from collections import Counter
+from pathlib import Path
+
+import boto3
+import pytest
+
+from vs_model.synthetic import SyntheticUtterance
+from vsent.client.api import ApiClient
+from vsent.client.commands import submit_video
+from vsent.client.settings import local_settings
+from vsent.stack.moto_state import SNAPSHOT_FILE
+from vsent.stack.process import StackProcess
+from vsent.stack.sample import make_sample
+from vsent.stack.state import LOCAL_CREDENTIALS, StackInfo
+
+QUEUED_AT_STOP = 6
+
+
+def _client(info: StackInfo) -> ApiClient:
+    settings = local_settings(info)
+    return ApiClient(settings.api_url, settings.api_key)
+
+
+def _s3(info: StackInfo):
+    return boto3.client(
+        "s3",
+        endpoint_url=info.aws_endpoint_url,
+        region_name=info.region,
+        aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    )
+
+
+def _invoked(info: StackInfo) -> Counter[str]:
+    lines = info.ledger.read_text(encoding="utf-8").splitlines()
+    entries = [json.loads(line) for line in lines if line]
+    return Counter(e["inference_id"] for e in entries if e["event"] == "invoked")
+
+
+@pytest.fixture(scope="module")
+def clips(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Path, Path]]:
+    folder = tmp_path_factory.mktemp("clips")
+    line = (SyntheticUtterance("Hello there.", 0.2, 1.2, "joy"),)
+    video, transcript = make_sample(folder / "one", "clip", line)
+    copies = []
+    for index in range(QUEUED_AT_STOP + 1):
+        copy = folder / f"clip-{index:02d}.mp4"
+        shutil.copyfile(video, copy)
+        shutil.copyfile(transcript, copy.with_suffix(".srt"))
+        copies.append((copy, copy.with_suffix(".srt")))
+    return copies
+
+
+def test_down_and_up_keep_everything_and_finish_queued_work(
+    tiny_model: Path, tmp_path: Path, clips: list[tuple[Path, Path]]
+) -> None:
+    state = tmp_path / "state"
+    first = StackProcess(tiny_model, state)
+    info = first.start()
+    client = _client(info)
+    done = submit_video(client, *clips[0], progress=False)
+    before = client.wait(done["job_id"], timeout_s=120)
+    assert before["status"] == "COMPLETED"
+    queued = [submit_video(client, *pair, progress=False)["job_id"] for pair in clips[1:]]
+    first.stop()
+    unfinished = [job for job in queued if _invoked(info)[job] == 0]
+
+    second = StackProcess(tiny_model, state)
+    again = second.start()
+    try:
+        assert again.api_key == info.api_key
+        client = _client(again)
+        assert client.get_job(done["job_id"]) == before
+        jobs = [client.wait(job, timeout_s=180) for job in queued]
+        assert [job["status"] for job in jobs] == ["COMPLETED"] * len(queued)
+        invoked = _invoked(again)
+        assert all(invoked[job] == 1 for job in [done["job_id"], *queued])
+        video = _s3(again).get_object(Bucket=again.bucket, Key=before["key"])["Body"].read()
+        assert video == clips[0][0].read_bytes()
+    finally:
+        second.stop()
+    log = (state / "stack.log").read_text(encoding="utf-8")
+    assert log.count("local stack ready") == 2
+    resumed = sum(1 for line in again.ledger.read_text().splitlines() if '"resumed"' in line)
+    # The stop left work for the second run: uploads not yet submitted, or invocations waiting.
+    assert len(unfinished) + resumed >= 1
+
+
+def test_a_killed_stack_comes_back_from_its_last_snapshot(
+    tiny_model: Path, tmp_path: Path, clips: list[tuple[Path, Path]]
+) -> None:
+    state = tmp_path / "state"
+    first = StackProcess(tiny_model, state)
+    info = first.start()
+    client = _client(info)
+    created = submit_video(client, *clips[0], progress=False)
+    job = client.wait(created["job_id"], timeout_s=120)
+    snapshot = state / SNAPSHOT_FILE
+    written = snapshot.stat().st_mtime if snapshot.exists() else 0.0
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if snapshot.exists() and snapshot.stat().st_mtime > written:
+            break
+        time.sleep(0.5)
+    os.kill(info.pid, signal.SIGKILL)
+    first.wait()
+
+    second = StackProcess(tiny_model, state)
+    again = second.start()
+    try:
+        client = _client(again)
+        assert again.api_key == info.api_key
+        assert client.get_job(created["job_id"]) == job
+    finally:
+        second.stop()
