@@ -140,6 +140,8 @@ class PredictionResult:
     summary: dict[str, dict[str, float]]
     timings_ms: dict[str, float]
     warnings: list[str] = field(default_factory=list)
+    # A video without speech: its picture scored over fixed windows (text empty).
+    picture: list[ScoredUtterance] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-ready document."""
@@ -257,7 +259,7 @@ class Predictor:
         frames = mel = None
         if not self.cfg.text_only:
             clock = time.perf_counter()
-            windows = [(u.start_s, u.end_s) for u in cut.utterances]
+            windows = [(u.start_s, u.end_s) for u in cut.windows]
             try:
                 features = media.extract(
                     video, windows, self.cfg, audio=audio, device=self.device.type
@@ -287,10 +289,11 @@ class Predictor:
             video=info.to_dict(),
             model=self.info,
             segmentation=cut.method,
-            utterances=scored,
+            utterances=scored if cut.utterances else [],
             summary=summarize(scored),
             timings_ms={stage: round(seconds * 1000.0, 1) for stage, seconds in timings.items()},
             warnings=warnings,
+            picture=[] if cut.utterances else scored,
         )
 
     def _check_duration(self, duration_s: float) -> None:
@@ -316,7 +319,7 @@ class Predictor:
     def _score(
         self, cut: Segmentation, frames: torch.Tensor | None, mel: torch.Tensor | None
     ) -> list[ScoredUtterance]:
-        texts = [u.text for u in cut.utterances]
+        texts = [u.text for u in cut.windows]
         contexts = video_contexts(texts) if self.cfg.dialogue_context else None
         model, step = self.loaded.model, max(1, self.settings.batch_size)
         emotion, sentiment = [], []
@@ -346,7 +349,7 @@ class Predictor:
                 emotion=_scores(emotions[i], EMOTIONS),
                 sentiment=_scores(sentiments[i], SENTIMENTS),
             )
-            for i, u in enumerate(cut.utterances)
+            for i, u in enumerate(cut.windows)
         ]
 
     def _autocast(self) -> Any:

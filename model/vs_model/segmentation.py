@@ -1,4 +1,8 @@
-"""The utterances of a video: transcript sidecar → speech recognition → VAD → fixed windows."""
+"""The utterances of a video: transcript sidecar → speech recognition → VAD.
+
+A video without speech (no audio track, or silence) has no utterances; its picture is still
+scored, over fixed windows (method "none"). Fixed windows as utterances only on request.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from vs_model.asr import SpeechRecognizer
 from vs_model.transcripts import TranscriptError, Utterance
 from vs_model.vad import VadConfig, detect_speech, fixed_windows
 
-Method = Literal["transcript", "asr", "vad", "fixed"]
+Method = Literal["transcript", "asr", "vad", "fixed", "none"]
 Requested = Literal["auto", "transcript", "asr", "vad", "fixed"]
 
 
@@ -36,6 +40,13 @@ class Segmentation:
     method: Method
     utterances: list[Utterance]
     warnings: list[str] = field(default_factory=list)
+    # Without speech: the windows over which the picture alone is scored.
+    picture: list[Utterance] = field(default_factory=list)
+
+    @property
+    def windows(self) -> list[Utterance]:
+        """Every span the model scores: the utterances, or the picture's windows."""
+        return self.utterances or self.picture
 
 
 def clip_to_video(cues: list[Utterance], duration_s: float) -> tuple[list[Utterance], list[str]]:
@@ -58,9 +69,19 @@ def clip_to_video(cues: list[Utterance], duration_s: float) -> tuple[list[Uttera
     return kept, warnings
 
 
-def _fixed(duration_s: float, options: SegmentationOptions, why: list[str]) -> Segmentation:
+def _fixed(duration_s: float, options: SegmentationOptions) -> Segmentation:
     windows = fixed_windows(duration_s, options.fixed_window_s)
-    return Segmentation("fixed", [Utterance(s, e) for s, e in windows], why)
+    return Segmentation("fixed", [Utterance(s, e) for s, e in windows])
+
+
+def _no_speech(duration_s: float, options: SegmentationOptions, why: str) -> Segmentation:
+    windows = fixed_windows(duration_s, options.fixed_window_s)
+    return Segmentation(
+        "none",
+        [],
+        [f"no speech: {why}; emotion and sentiment come from the picture alone"],
+        [Utterance(s, e) for s, e in windows],
+    )
 
 
 def needs_audio(transcript: list[Utterance] | None, options: SegmentationOptions) -> bool:
@@ -92,15 +113,15 @@ def segment(
     if method in ("asr", "vad") and audio.numel() == 0:
         raise SegmentationError(f"segmentation {method!r} needs an audio track; the video has none")
     if method == "fixed":
-        return _fixed(duration_s, options, [])
+        return _fixed(duration_s, options)
     if transcript is not None and method in ("auto", "transcript"):
         cues, warnings = clip_to_video(transcript, duration_s)
         return Segmentation("transcript", cues, warnings)
     if audio.numel() == 0:
-        return _fixed(duration_s, options, ["the video has no audio track: fixed windows used"])
+        return _no_speech(duration_s, options, "the video has no audio track")
     speech = detect_speech(audio, sample_rate, options.vad)
     if not speech:
-        return _fixed(duration_s, options, ["no speech was detected: fixed windows used"])
+        return _no_speech(duration_s, options, "none was detected in the audio")
     if recognizer is not None and method in ("auto", "asr"):
         return Segmentation(
             "asr", recognizer.transcribe(audio, sample_rate, speech, options.language)

@@ -166,7 +166,9 @@ def test_a_cuda_request_runs_wherever_ctranslate2_can(whisper_base: Path, caplog
 
 def test_asr_is_skipped_when_there_is_no_speech(recognizer) -> None:
     cut = segment(4.0, torch.zeros(64000), 16000, recognizer=recognizer)
-    assert cut.method == "fixed"
+    assert cut.method == "none"
+    assert cut.utterances == []
+    assert cut.picture
     with pytest.raises(ValueError, match="needs an audio track"):
         segment(4.0, torch.zeros(0), 16000, None, recognizer, SegmentationOptions(method="asr"))
 

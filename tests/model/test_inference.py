@@ -175,13 +175,25 @@ def test_the_endpoint_reads_the_version_the_manifest_names(s3, predictor, video,
     assert result["video"]["duration_s"] == pytest.approx(7.0, abs=0.1)
 
 
-def test_a_silent_video_falls_back_to_fixed_windows(predictor, tmp_path, schema) -> None:
-    silent = make_speech_video(tmp_path / "silent.mp4", [], seconds=6.0, with_audio=False)
+@pytest.mark.parametrize("with_audio", [False, True], ids=["no-audio-track", "silence"])
+def test_a_video_without_speech_says_so_and_scores_the_picture(
+    predictor, tmp_path, schema, with_audio
+) -> None:
+    silent = make_speech_video(tmp_path / "silent.mp4", [], seconds=6.0, with_audio=with_audio)
     result = invoke(predictor, silent.read_bytes(), "video/mp4")
     schema.validate(result)
-    assert result["segmentation"] == "fixed"
-    assert result["video"]["has_audio"] is False
-    assert any("no audio track" in warning for warning in result["warnings"])
+    assert result["segmentation"] == "none"
+    assert result["utterances"] == []
+    assert result["video"]["has_audio"] is with_audio
+    why = "the video has no audio track" if not with_audio else "none was detected in the audio"
+    assert (
+        f"no speech: {why}; emotion and sentiment come from the picture alone"
+        in (result["warnings"])
+    )
+    spans = [(w["start_s"], w["end_s"]) for w in result["picture"]]
+    assert spans == fixed_windows(result["video"]["duration_s"], 5.0)
+    assert all(window["text"] == "" for window in result["picture"])
+    assert set(result["summary"]["emotion"]) == set(result["picture"][0]["emotion"]["scores"])
 
 
 def audio_only_file(path: Path) -> Path:

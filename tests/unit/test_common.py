@@ -181,7 +181,7 @@ def test_schema_accepts_a_document_and_names_the_first_problem():
     extra_emotion["summary"]["emotion"]["boredom"] = 0.1
     with pytest.raises(results.InvalidResult, match="summary/emotion"):
         results.validate(extra_emotion)
-    for segmentation in ("transcript", "asr", "vad", "fixed"):
+    for segmentation in ("transcript", "asr", "vad", "fixed", "none"):
         results.validate({**make_result("j"), "segmentation": segmentation})
 
 

@@ -25,7 +25,8 @@ SENTIMENT_COLOURS = {"negative": "#c0392b", "neutral": "#9e9e9e", "positive": "#
 
 def plot_timeline(result: dict[str, Any], out: Path) -> Path:
     """Write a PNG with two lanes (emotion, sentiment); bar opacity is the confidence."""
-    utterances = result["utterances"]
+    # Without speech, the picture's windows are what there is to show.
+    utterances = result["utterances"] or result.get("picture", [])
     duration = max(
         [result.get("video", {}).get("duration_s") or 0.0]
         + [utterance["end_s"] for utterance in utterances]

@@ -51,15 +51,20 @@ def _seconds(value: float) -> str:
 
 
 def result_table(result: dict[str, Any]) -> Group:
-    """The utterances as a table, with the model and the summary beneath."""
-    table = Table(title=f"{len(result['utterances'])} utterances ({result['segmentation']})")
+    """The utterances as a table (or, without speech, the picture's windows), with the model
+    and the summary beneath."""
+    rows = result["utterances"] or result.get("picture", [])
+    title = f"{len(result['utterances'])} utterances ({result['segmentation']})"
+    if not result["utterances"] and rows:
+        title = f"no speech: {len(rows)} windows of the picture alone"
+    table = Table(title=title)
     table.add_column("#", justify="right", style="dim")
     table.add_column("start", justify="right")
     table.add_column("end", justify="right")
     table.add_column("text", overflow="fold", max_width=48)
     table.add_column("emotion")
     table.add_column("sentiment")
-    for index, utterance in enumerate(result["utterances"], start=1):
+    for index, utterance in enumerate(rows, start=1):
         emotion, sentiment = utterance["emotion"], utterance["sentiment"]
         table.add_row(
             str(index),
