@@ -437,3 +437,39 @@ def test_the_idempotency_key_ignores_the_module_name(stack, load_function, conte
     ids = [item["id"]["S"] for item in ddb.scan(TableName=IDEMPOTENCY_TABLE)["Items"]]
     assert len(ids) == 1
     assert ids[0].startswith("video-sentiment.submit.submit_upload#")
+
+
+def test_a_transient_failure_is_retried_later_and_later(stack, env, load_function, context):
+    import time
+
+    from moto.sqs.models import sqs_backends
+
+    from vs_common.invocation import retry_delay_s
+
+    env.setenv("ENDPOINT_NAME", "")
+    submit = load_function("submit")
+    key = f"uploads/{JOB}/clip.mp4"
+    _awaiting(stack, key)
+    stack.put_video(key)
+    queue_url = stack.sqs.get_queue_url(QueueName="video-sentiment-uploads")["QueueUrl"]
+    stack.sqs.send_message(QueueUrl=queue_url, MessageBody=upload_event(key)["Records"][0]["body"])
+    queue = sqs_backends["123456789012"]["us-east-1"].queues["video-sentiment-uploads"]
+    for receive in (1, 2):
+        message = queue._messages[0]
+        message.visible_at = 0.0
+        received = stack.sqs.receive_message(QueueUrl=queue_url, AttributeNames=["All"])
+        record = dict(upload_event(key)["Records"][0])
+        record.update(
+            messageId=received["Messages"][0]["MessageId"],
+            receiptHandle=received["Messages"][0]["ReceiptHandle"],
+            attributes={**record["attributes"], "ApproximateReceiveCount": str(receive)},
+            eventSourceARN="arn:aws:sqs:us-east-1:123456789012:video-sentiment-uploads",
+        )
+
+        response = submit.lambda_handler({"Records": [record]}, context)
+
+        assert len(response["batchItemFailures"]) == 1
+        hidden_for = message.visible_at / 1000 - time.time()
+        assert retry_delay_s(receive) - 5 < hidden_for <= retry_delay_s(receive)
+    assert [retry_delay_s(n) for n in (1, 2, 3, 4, 10)] == [30, 60, 120, 240, 900]
+    assert stack.item(JOB)["status"] == "QUEUED"

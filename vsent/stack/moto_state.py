@@ -57,6 +57,10 @@ def _public_key(pem: bytes) -> rsa.RSAPublicKey:
     return key
 
 
+class SavedStateError(RuntimeError):
+    """The snapshot in the state folder cannot be loaded."""
+
+
 class _Pickler(pickle.Pickler):
     """Pickles moto's backends: locks come back new and unlocked, keys (Cognito's token
     signing keys) through PEM."""
@@ -220,8 +224,14 @@ class PersistentMotoServer(ThreadedMotoServer):
         if not self.path.is_file():
             return False
         started = time.monotonic()
-        with self.path.open("rb") as handle:
-            state: dict[str, dict[str, Any]] = pickle.load(handle)
+        try:
+            with self.path.open("rb") as handle:
+                state: dict[str, dict[str, Any]] = pickle.load(handle)
+        except Exception as exc:  # a snapshot of another moto version, or a damaged file
+            raise SavedStateError(
+                f"cannot read the saved local AWS state {self.path} ({exc}); move it away to "
+                "start with an empty stack"
+            ) from exc
         for service, regions in state.items():
             account = get_backend(service)[ACCOUNT_ID]
             for region, backend in regions.items():

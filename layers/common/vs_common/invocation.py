@@ -26,8 +26,8 @@ from vs_common import aws
 
 Handler = TypeVar("Handler", bound=Callable[..., Any])
 
-# Retries through the queue wait 10 s, 20 s, 40 s, … up to 15 minutes (SQS's own limit is 12 h).
-FIRST_RETRY_S = 10
+# Retries through the queue wait 30 s, 60 s, 120 s, … up to 15 minutes (SQS allows 12 h).
+FIRST_RETRY_S = 30
 MAX_RETRY_S = 900
 
 
@@ -99,7 +99,7 @@ class BackoffBatchProcessor(BatchProcessor):
     """An SQS batch processor that hides each failed record for an exponential backoff delay.
 
     The record goes back to its queue as with any partial batch failure; the delay only spaces
-    out its retries (10 s, 20 s, 40 s, …) until the redrive policy moves it to the dead-letter
+    out its retries (30 s, 60 s, 120 s, …) until the redrive policy moves it to the dead-letter
     queue, whose alarm tells the operators.
     """
 
