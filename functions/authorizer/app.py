@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from vs_common import aws
 from vs_common.apikeys import KeyStore, UsagePlanKeys, meter_value
 from vs_common.identity import AuthMethod, Caller, bearer_token, header, local_owner
+from vs_common.invocation import per_invocation_logs
 from vs_common.settings import Settings
 from vs_common.tokens import CognitoVerifier, InvalidToken, PoolConfig
 
@@ -80,7 +81,7 @@ def authenticate(headers: dict[str, str] | None) -> tuple[Caller, str | None]:
     raise Unauthorized
 
 
-@logger.inject_lambda_context(clear_state=True)
+@per_invocation_logs(logger)
 @tracer.capture_lambda_handler(capture_response=False)
 @event_source(data_class=APIGatewayAuthorizerRequestEvent)
 def lambda_handler(
