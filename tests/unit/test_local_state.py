@@ -86,3 +86,35 @@ def test_an_unreadable_snapshot_is_refused_with_its_path(tmp_path: Path, fresh_m
     (tmp_path / SNAPSHOT_FILE).write_bytes(b"not a snapshot")
     with pytest.raises(SavedStateError, match="move it away"):
         PersistentMotoServer(tmp_path).start()
+
+
+def test_the_ledger_holds_what_is_still_to_process(tmp_path: Path) -> None:
+    from vsent.stack.async_endpoint import Invocation, Ledger
+
+    def invocation(job: str) -> dict[str, object]:
+        return {
+            "inference_id": job,
+            "input_location": f"s3://b/requests/{job}.json",
+            "body_b64": None,
+            "content_type": "application/json",
+            "accept": None,
+            "output_location": f"s3://b/results/{job}.out",
+            "failure_location": f"s3://b/failures/{job}-error.out",
+            "received_time": "2026-01-01T00:00:00.000Z",
+            "timeout_s": 3600,
+        }
+
+    ledger = Ledger(tmp_path / "invocations.jsonl")
+    for job in ("done", "waiting", "again"):
+        ledger.append("invoked", inference_id=job, invocation=invocation(job))
+    ledger.append("processed", inference_id="done", status=200)
+    ledger.append("processed", inference_id="again", status=200)
+    ledger.append("invoked", inference_id="again", invocation=invocation("again"))
+    with (tmp_path / "invocations.jsonl").open("a") as handle:
+        handle.write('{"event": "processed", "inference_id": "wait')  # torn by a crash
+
+    pending = ledger.pending()
+
+    assert [p.inference_id for p in pending] == ["waiting", "again"]
+    expected = {k: v for k, v in invocation("waiting").items() if k != "body_b64"}
+    assert pending[0] == Invocation(**expected, body=None)
