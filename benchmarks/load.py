@@ -44,8 +44,8 @@ from vsent.stack.moto_state import SNAPSHOT_FILE
 from vsent.stack.paths import default_template
 from vsent.stack.process import StackProcess
 from vsent.stack.sample import make_sample
-from vsent.stack.spec import build_spec
 from vsent.stack.state import LOCAL_CREDENTIALS, MODEL_SERVER_PID_FILE, StackInfo
+from vsent.stack.template_reader import build_spec
 
 SETTLED = ("COMPLETED", "FAILED")
 

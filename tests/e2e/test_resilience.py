@@ -21,8 +21,8 @@ from vsent.client.api import ApiClient
 from vsent.client.commands import submit_video
 from vsent.stack.paths import default_template
 from vsent.stack.sample import make_sample
-from vsent.stack.spec import build_spec
 from vsent.stack.state import LOCAL_CREDENTIALS, MODEL_SERVER_PID_FILE, StackInfo
+from vsent.stack.template_reader import build_spec
 
 BATCH = 10
 RACES = 12
