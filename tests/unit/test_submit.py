@@ -5,7 +5,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from support import BUCKET, ENDPOINT_NAME, IDEMPOTENCY_TABLE, MP4_HEAD, load_event, upload_event
+from support import (
+    BUCKET,
+    ENDPOINT_NAME,
+    IDEMPOTENCY_TABLE,
+    MP4_HEAD,
+    SPEC,
+    load_event,
+    upload_event,
+)
 
 from vs_common.keys import derived_job_id
 
@@ -451,9 +459,10 @@ def test_a_transient_failure_is_retried_later_and_later(stack, env, load_functio
     key = f"uploads/{JOB}/clip.mp4"
     _awaiting(stack, key)
     stack.put_video(key)
-    queue_url = stack.sqs.get_queue_url(QueueName="video-sentiment-uploads")["QueueUrl"]
+    queue_name = SPEC.names["UploadsQueue"]
+    queue_url = stack.sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
     stack.sqs.send_message(QueueUrl=queue_url, MessageBody=upload_event(key)["Records"][0]["body"])
-    queue = sqs_backends["123456789012"]["us-east-1"].queues["video-sentiment-uploads"]
+    queue = sqs_backends["123456789012"]["us-east-1"].queues[queue_name]
     for receive in (1, 2):
         message = queue._messages[0]
         message.visible_at = 0.0
@@ -463,7 +472,7 @@ def test_a_transient_failure_is_retried_later_and_later(stack, env, load_functio
             messageId=received["Messages"][0]["MessageId"],
             receiptHandle=received["Messages"][0]["ReceiptHandle"],
             attributes={**record["attributes"], "ApproximateReceiveCount": str(receive)},
-            eventSourceARN="arn:aws:sqs:us-east-1:123456789012:video-sentiment-uploads",
+            eventSourceARN=f"arn:aws:sqs:us-east-1:123456789012:{queue_name}",
         )
 
         response = submit.lambda_handler({"Records": [record]}, context)
