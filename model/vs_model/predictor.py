@@ -275,7 +275,7 @@ class Predictor:
         timings["total"] = time.perf_counter() - started
 
         warnings = [*info.warnings, *cut.warnings]
-        if self.cfg.text_only and any(not u.text.strip() for u in cut.utterances):
+        if self.cfg.text_only and any(not u.text.strip() for u in cut.windows):
             warnings.append(
                 "text-only model: utterances without words (no transcript or recognized speech)"
                 " are scored from no text at all"
