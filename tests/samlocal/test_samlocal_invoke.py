@@ -29,7 +29,9 @@ from vs_common.keys import parse_s3_uri
 
 
 def _put_upload(tier: Tier, job_id: str) -> str:
-    """Upload the events' video for `job_id` as a presigned POST would; returns its version."""
+    """Upload the events' video for `job_id` as a presigned POST would, after the row POST
+    /uploads writes (submit wants it for a key of that shape); returns its version."""
+    seed_job(tier.store, job_id, JobStatus.AWAITING_UPLOAD)
     response = tier.s3.put_object(
         Bucket=tier.stack.bucket,
         Key=upload_key(job_id),
