@@ -277,6 +277,9 @@ class Sam:
                 [
                     str(self._bin), "local", "start-api", "--host", "127.0.0.1",
                     "--port", str(port), *map(str, self._local_options(env_vars)),
+                    # Each request runs the authorizer and then the api function: reusing their
+                    # containers keeps a request from paying two cold starts every time.
+                    "--warm-containers", "LAZY",
                 ],
                 cwd=self.work,
                 env=self.env(),
