@@ -163,7 +163,8 @@ def _tiny() -> ModelConfig:
 
 
 def _text() -> ModelConfig:
-    # Fine-tuned end to end on MELD's words: every layer, mean pooling as MiniLM was trained with.
+    # Fine-tuned end to end on MELD's words with dialogue context: every layer, mean pooling as
+    # MiniLM was trained with.
     return ModelConfig(
         name="text",
         modalities=("text",),
@@ -171,6 +172,8 @@ def _text() -> ModelConfig:
         text_max_length=64,
         text_train_layers=None,
         text_pooling="mean",
+        # Earlier turns lifted dev emotion weighted F1 by 3 points (README).
+        dialogue_context=True,
         dropout=0.1,
     )
 

@@ -22,7 +22,7 @@ PRESET_DEFAULTS: dict[str, dict[str, Any]] = {
     "text": {
         "epochs": 3,
         "batch_size": 32,
-        "lr_text": 1e-4,
+        "lr_text": 5e-5,
         "lr_video": 1e-4,
         "lr_audio": 5e-4,
         "lr_head": 5e-4,

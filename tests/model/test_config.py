@@ -28,6 +28,7 @@ def test_text_preset_is_minilm_alone():
     cfg = preset("text")
     assert cfg.text_only and cfg.text_model == MINILM_PACKAGE
     assert (cfg.text_pooling, cfg.text_max_length, cfg.text_train_layers) == ("mean", 64, None)
+    assert cfg.dialogue_context
     if local_minilm_folder() is not None:
         assert resolve_text_model(cfg.text_model) == str(local_minilm_folder())
     assert resolve_text_model("bert-base-uncased") == "bert-base-uncased"

@@ -185,4 +185,4 @@ def test_defaults_are_plain_cross_entropy_and_linear_decay(tmp_path: Path) -> No
     options = parse_options(["--data-root", str(tmp_path), "--preset", "text"])
     assert (options.class_weights, options.label_smoothing) == ("none", 0.0)
     assert options.schedule == "linear"
-    assert (options.epochs, options.batch_size, options.lr_text) == (3, 32, 1e-4)
+    assert (options.epochs, options.batch_size, options.lr_text) == (3, 32, 5e-5)
