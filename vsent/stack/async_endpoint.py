@@ -147,13 +147,20 @@ class AsyncEndpoint:
             worker.start()
         return len(pending)
 
-    def stop(self) -> None:
-        """Let the workers finish what they hold; what waits stays pending in the ledger."""
+    def stop(self, grace_s: float = 20.0) -> None:
+        """Give the workers `grace_s` to finish what they hold; whatever is left, waiting or
+        cut off, stays pending in the ledger and runs again at the next start."""
         self._stopping.set()
         for _ in self._workers:
             self._queue.put(None)
+        deadline = time.monotonic() + grace_s
         for worker in self._workers:
-            worker.join()
+            worker.join(max(0.0, deadline - time.monotonic()))
+        busy = sum(worker.is_alive() for worker in self._workers)
+        if busy:
+            log.warning(
+                "%d invocation(s) cut off by the stop; they run again at the next start", busy
+            )
 
     def accept(
         self,
