@@ -482,3 +482,42 @@ def test_a_transient_failure_is_retried_later_and_later(stack, env, load_functio
         assert retry_delay_s(receive) - 5 < hidden_for <= retry_delay_s(receive)
     assert [retry_delay_s(n) for n in (1, 2, 3, 4, 10)] == [30, 60, 120, 240, 900]
     assert stack.item(JOB)["status"] == "QUEUED"
+
+
+def test_log_lines_carry_their_own_invocations_request_and_job(stack, env, load_function, capfd):
+    import threading
+
+    from support import LambdaContext
+
+    env.setenv("LOG_LEVEL", "INFO")
+    env.setenv("POWERTOOLS_LOG_LEVEL", "INFO")
+    copies = [load_function("submit"), load_function("submit")]
+    for copy in copies:
+        copy.logger.setLevel("INFO")
+    keys = [f"uploads/notes-{n}.txt" for n in range(6)]
+    for key in keys:
+        stack.s3.put_object(Bucket=BUCKET, Key=key, Body=b"hello")
+    expected = {}
+    start = threading.Barrier(2)
+
+    def run(copy, key):
+        context = LambdaContext()
+        expected[context.aws_request_id] = _job_id(stack, key)
+        start.wait()
+        copy.lambda_handler(upload_event(key), context)
+
+    for first, second in zip(keys[::2], keys[1::2], strict=True):
+        threads = [
+            threading.Thread(target=run, args=(copy, key))
+            for copy, key in zip(copies, (first, second), strict=True)
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    lines = [json.loads(line) for line in capfd.readouterr().out.splitlines() if '"level"' in line]
+    rejected = [line for line in lines if line["message"] == "upload rejected"]
+    assert len(rejected) == len(keys)
+    for line in rejected:
+        assert expected[line["function_request_id"]] == line["job_id"]
