@@ -360,7 +360,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--preset", default="paper", choices=["paper", "tiny"])
-    parser.add_argument("--cases", type=int, nargs="+", default=[60, 300], help="video seconds")
+    parser.add_argument("--cases", type=int, nargs="*", default=[60, 300], help="video seconds")
     parser.add_argument("--kinds", nargs="+", default=list(KINDS), choices=list(KINDS))
     parser.add_argument("--repeat", type=int, default=3, help="alternating runs per figure")
     parser.add_argument("--options", action="store_true", help="also each option alone (60 s)")
