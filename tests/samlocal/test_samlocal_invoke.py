@@ -28,10 +28,13 @@ from vs_common.jobs import JobStatus
 from vs_common.keys import parse_s3_uri
 
 
-def _put_upload(tier: Tier, job_id: str) -> str:
-    """Upload the events' video for `job_id` as a presigned POST would, after the row POST
-    /uploads writes (submit wants it for a key of that shape); returns its version."""
-    seed_job(tier.store, job_id, JobStatus.AWAITING_UPLOAD)
+def _put_upload(
+    tier: Tier, job_id: str, status: JobStatus = JobStatus.AWAITING_UPLOAD, **fields: Any
+) -> str:
+    """Upload the events' video for `job_id` as a presigned POST would, after writing its row
+    (POST /uploads writes AWAITING_UPLOAD, and submit wants it for a key of that shape); returns
+    the object's version."""
+    seed_job(tier.store, job_id, status, **fields)
     response = tier.s3.put_object(
         Bucket=tier.stack.bucket,
         Key=upload_key(job_id),
@@ -201,8 +204,7 @@ def test_api_create_upload_writes_an_awaiting_job(tier: Tier) -> None:
 
 def test_api_delete_job_removes_the_row_and_the_video(tier: Tier) -> None:
     job_id = new_job_id()
-    _put_upload(tier, job_id)
-    seed_job(tier.store, job_id, JobStatus.FAILED, reason="not a video")
+    _put_upload(tier, job_id, JobStatus.FAILED, reason="not a video")
 
     status, body = _api(tier, "api_delete_job", job_id)
 
