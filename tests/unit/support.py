@@ -210,6 +210,13 @@ def api_event(
 OPERATOR_ARN = f"arn:aws:iam::{ACCOUNT}:user/operator"
 
 
+def call_api(handler: Any, context: Any, event: dict[str, Any]) -> tuple[int, Any]:
+    """Invoke an API Gateway handler; its status code and decoded JSON body (None when empty)."""
+    response = handler.lambda_handler(event, context)
+    body = json.loads(response["body"]) if response.get("body") else None
+    return response["statusCode"], body
+
+
 def operator_event(name: str, account: str = ACCOUNT, **changes: Any) -> dict[str, Any]:
     """An api_*.json event on the operator route of the same path, as API Gateway passes a
     request it verified with AWS_IAM: no authorizer context, the signer in `identity`."""

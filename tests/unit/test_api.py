@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from support import BUCKET, USER_A, USER_B, api_event, make_result, operator_event
+from support import BUCKET, USER_A, USER_B, api_event, call_api, make_result, operator_event
 
 JOB = "5d0c4e7a9b8f4a1c9e2d3b4a5c6d7e8f"
 
@@ -15,12 +15,6 @@ JOB = "5d0c4e7a9b8f4a1c9e2d3b4a5c6d7e8f"
 @pytest.fixture
 def api(load_function):
     return load_function("api")
-
-
-def _call(api, context, event: dict[str, Any]) -> tuple[int, Any]:
-    response = api.lambda_handler(event, context)
-    body = json.loads(response["body"]) if response.get("body") else None
-    return response["statusCode"], body
 
 
 def _job_item(job_id: str = JOB, owner: str = USER_A, **fields: Any) -> dict[str, Any]:
@@ -37,7 +31,7 @@ def _job_item(job_id: str = JOB, owner: str = USER_A, **fields: Any) -> dict[str
 
 
 def test_create_upload_from_the_event_file(stack, api, context):
-    status, body = _call(api, context, api_event("api_create_upload"))
+    status, body = call_api(api, context, api_event("api_create_upload"))
 
     assert status == 201
     job_id = body["job_id"]
@@ -80,7 +74,7 @@ def test_create_upload_with_a_transcript_binds_a_second_post_to_the_sidecar_key(
         },
     )
 
-    status, body = _call(api, context, event)
+    status, body = call_api(api, context, event)
 
     assert status == 201
     key = f"uploads/{body['job_id']}/{sidecar}"
@@ -105,7 +99,7 @@ def test_create_upload_keeps_a_unicode_file_name_and_drops_its_path(stack, api, 
         body={"filename": "C:\\clips\\Überraschung 1.mov", "content_type": "video/quicktime"},
     )
 
-    status, body = _call(api, context, event)
+    status, body = call_api(api, context, event)
 
     assert status == 201
     assert body["key"].endswith("/Überraschung 1.mov")
@@ -135,7 +129,7 @@ def test_create_upload_keeps_a_unicode_file_name_and_drops_its_path(stack, api, 
     ],
 )  # fmt: skip
 def test_create_upload_rejects_bad_requests(stack, api, context, body, status, code, message):
-    got_status, got = _call(api, context, api_event("api_create_upload", body=body))
+    got_status, got = call_api(api, context, api_event("api_create_upload", body=body))
 
     assert got_status == status
     assert got["error"]["code"] == code
@@ -145,10 +139,10 @@ def test_create_upload_rejects_bad_requests(stack, api, context, body, status, c
 
 def test_a_request_without_a_caller_is_unauthorized(stack, api, context):
     for name in ("api_get_job", "api_list_jobs", "api_create_upload"):
-        status, body = _call(api, context, api_event(name, owner=None))
+        status, body = call_api(api, context, api_event(name, owner=None))
         assert status == 401
         assert body["error"]["code"] == "unauthorized"
-    status, _ = _call(api, context, api_event("api_create_upload", body="{", owner=None))
+    status, _ = call_api(api, context, api_event("api_create_upload", body="{", owner=None))
     assert status == 401
 
 
@@ -158,7 +152,7 @@ def test_get_job_with_inline_result(stack, api, context):
         Item=_job_item(status="COMPLETED", result_json=json.dumps(document), size_bytes=1234)
     )
 
-    status, body = _call(api, context, api_event("api_get_job"))
+    status, body = call_api(api, context, api_event("api_get_job"))
 
     assert status == 200
     assert body["status"] == "COMPLETED"
@@ -169,7 +163,7 @@ def test_get_job_with_inline_result(stack, api, context):
 def test_get_job_with_large_result_gives_a_presigned_link(stack, api, context):
     stack.table.put_item(Item=_job_item(status="COMPLETED", result_key="results/abc.out"))
 
-    status, body = _call(api, context, api_event("api_get_job"))
+    status, body = call_api(api, context, api_event("api_get_job"))
 
     assert status == 200
     assert "result" not in body
@@ -180,7 +174,7 @@ def test_get_job_with_large_result_gives_a_presigned_link(stack, api, context):
 def test_failed_job_shows_its_reason(stack, api, context):
     stack.table.put_item(Item=_job_item(status="FAILED", reason="the file is empty (0 bytes)"))
 
-    _, body = _call(api, context, api_event("api_get_job"))
+    _, body = call_api(api, context, api_event("api_get_job"))
 
     assert body["reason"] == "the file is empty (0 bytes)"
 
@@ -191,11 +185,11 @@ def test_another_keys_job_is_404_like_a_missing_one(stack, api, context):
     missing = api_event("api_get_job", path=f"/jobs/{'0' * 32}", path_params={"job_id": "0" * 32})
     malformed = api_event("api_get_job", path="/jobs/..%2F", path_params={"job_id": "..%2F"})
 
-    answers = [_call(api, context, event) for event in (other, missing, malformed)]
+    answers = [call_api(api, context, event) for event in (other, missing, malformed)]
 
     assert [status for status, _ in answers] == [404, 404, 404]
     assert all(body["error"]["code"] == "not_found" for _, body in answers)
-    status, _ = _call(api, context, api_event("api_delete_job", owner=USER_B))
+    status, _ = call_api(api, context, api_event("api_delete_job", owner=USER_B))
     assert status == 404
     assert stack.item(JOB) is not None
 
@@ -213,7 +207,7 @@ def test_list_jobs_is_newest_first_and_paginates(stack, api, context):
     pages = 0
     while True:
         query = {"limit": "2"} | ({"next_token": token} if token else {})
-        status, body = _call(api, context, api_event("api_list_jobs", query=query))
+        status, body = call_api(api, context, api_event("api_list_jobs", query=query))
         assert status == 200
         assert all("result" not in job for job in body["jobs"])
         seen += [job["job_id"] for job in body["jobs"]]
@@ -229,7 +223,7 @@ def test_list_jobs_is_newest_first_and_paginates(stack, api, context):
 def test_list_jobs_from_the_event_file(stack, api, context):
     stack.table.put_item(Item=_job_item())
 
-    status, body = _call(api, context, api_event("api_list_jobs"))
+    status, body = call_api(api, context, api_event("api_list_jobs"))
 
     assert status == 200
     assert [job["job_id"] for job in body["jobs"]] == [JOB]
@@ -245,7 +239,7 @@ def test_list_jobs_from_the_event_file(stack, api, context):
     ],
 )
 def test_list_jobs_rejects_bad_parameters(stack, api, context, query, fragment):
-    status, body = _call(api, context, api_event("api_list_jobs", query=query))
+    status, body = call_api(api, context, api_event("api_list_jobs", query=query))
 
     assert status in {400, 422}
     assert fragment in body["error"]["message"] or fragment in body["error"]["code"]
@@ -254,9 +248,9 @@ def test_list_jobs_rejects_bad_parameters(stack, api, context, query, fragment):
 def test_a_next_token_of_another_key_is_refused(stack, api, context):
     for i in range(3):
         stack.table.put_item(Item=_job_item(f"{i:032x}"))
-    _, body = _call(api, context, api_event("api_list_jobs", query={"limit": "1"}))
+    _, body = call_api(api, context, api_event("api_list_jobs", query={"limit": "1"}))
 
-    status, other = _call(
+    status, other = call_api(
         api,
         context,
         api_event("api_list_jobs", query={"next_token": body["next_token"]}, owner=USER_B),
@@ -269,8 +263,8 @@ def test_a_next_token_of_another_key_is_refused(stack, api, context):
 def test_find_job_by_key(stack, api, context):
     stack.table.put_item(Item=_job_item())
 
-    status, body = _call(api, context, api_event("api_find_job_by_key"))
-    other_status, _ = _call(api, context, api_event("api_find_job_by_key", owner=USER_B))
+    status, body = call_api(api, context, api_event("api_find_job_by_key"))
+    other_status, _ = call_api(api, context, api_event("api_find_job_by_key", owner=USER_B))
 
     assert status == 200
     assert [job["job_id"] for job in body["jobs"]] == [JOB]
@@ -282,14 +276,14 @@ def test_the_operator_finds_direct_uploads_by_key_by_id_and_in_a_list(stack, api
     stack.table.put_item(Item=_job_item("d" * 32, owner="direct", object_key=key))
     stack.table.put_item(Item=_job_item())
 
-    by_key = _call(api, context, operator_event("api_find_job_by_key", query={"key": key}))
-    by_id = _call(
+    by_key = call_api(api, context, operator_event("api_find_job_by_key", query={"key": key}))
+    by_id = call_api(
         api,
         context,
         operator_event("api_get_job", path=f"/jobs/{'d' * 32}", path_params={"job_id": "d" * 32}),
     )
-    listed = _call(api, context, operator_event("api_list_jobs", query={"limit": "10"}))
-    users_job = _call(api, context, operator_event("api_get_job"))
+    listed = call_api(api, context, operator_event("api_list_jobs", query={"limit": "10"}))
+    users_job = call_api(api, context, operator_event("api_get_job"))
 
     assert by_key[0] == 200 and by_key[1]["jobs"][0]["key"] == key
     assert by_id[0] == 200 and by_id[1]["job_id"] == "d" * 32
@@ -313,7 +307,7 @@ def test_delete_removes_every_version_the_manifest_the_result_and_the_row(stack,
         )
     )
 
-    status, body = _call(api, context, api_event("api_delete_job"))
+    status, body = call_api(api, context, api_event("api_delete_job"))
 
     assert status == 204
     assert body is None
@@ -326,7 +320,7 @@ def test_delete_removes_every_version_the_manifest_the_result_and_the_row(stack,
 def test_delete_while_in_progress_is_a_conflict(stack, api, context):
     stack.table.put_item(Item=_job_item(status="IN_PROGRESS"))
 
-    status, body = _call(api, context, api_event("api_delete_job"))
+    status, body = call_api(api, context, api_event("api_delete_job"))
 
     assert status == 409
     assert body["error"]["code"] == "in_progress"
@@ -334,7 +328,7 @@ def test_delete_while_in_progress_is_a_conflict(stack, api, context):
 
 
 def test_unknown_route_is_a_json_404(stack, api, context):
-    status, body = _call(api, context, api_event("api_list_jobs", path="/nothing-here"))
+    status, body = call_api(api, context, api_event("api_list_jobs", path="/nothing-here"))
 
     assert status == 404
     assert body["error"]["code"] == "not_found"
@@ -346,7 +340,7 @@ def test_unexpected_errors_are_a_500_without_a_stack_trace(stack, api, context, 
 
     monkeypatch.setattr(api.store, "get", explode)
 
-    status, body = _call(api, context, api_event("api_get_job"))
+    status, body = call_api(api, context, api_event("api_get_job"))
 
     assert status == 500
     assert body == {

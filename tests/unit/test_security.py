@@ -23,6 +23,7 @@ from support import (
     USER_A,
     USER_B,
     api_event,
+    call_api,
     make_result,
     notification_event,
     upload_event,
@@ -33,19 +34,13 @@ from vs_common.pagination import TokenSigner
 from vs_common.settings import SettingsError
 
 
-def _call(handler: Any, context: Any, event: dict[str, Any]) -> tuple[int, Any]:
-    response = handler.lambda_handler(event, context)
-    body = json.loads(response["body"]) if response.get("body") else None
-    return response["statusCode"], body
-
-
 def _job_event(name: str, job_id: str, key: str = USER_A) -> dict[str, Any]:
     return api_event(name, path=f"/jobs/{job_id}", path_params={"job_id": job_id}, owner=key)
 
 
 def _create(api: Any, context: Any, content_type: str = "video/mp4", **extra: Any) -> Any:
     body = {"filename": "clip.mp4", "content_type": content_type, **extra}
-    return _call(api, context, api_event("api_create_upload", body=body))
+    return call_api(api, context, api_event("api_create_upload", body=body))
 
 
 # ---------------------------------------------------------------- tenant isolation (guards)
@@ -58,11 +53,11 @@ def test_another_user_can_neither_read_nor_find_nor_delete_a_job(stack, load_fun
     stack.put_video(key, owner=USER_A)
 
     reads = [
-        _call(api, context, _job_event("api_get_job", job_id, USER_B)),
-        _call(api, context, api_event("api_list_jobs", query={"key": key}, owner=USER_B)),
-        _call(api, context, _job_event("api_delete_job", job_id, USER_B)),
+        call_api(api, context, _job_event("api_get_job", job_id, USER_B)),
+        call_api(api, context, api_event("api_list_jobs", query={"key": key}, owner=USER_B)),
+        call_api(api, context, _job_event("api_delete_job", job_id, USER_B)),
     ]
-    _, listing = _call(api, context, api_event("api_list_jobs", owner=USER_B))
+    _, listing = call_api(api, context, api_event("api_list_jobs", owner=USER_B))
 
     assert [(status, body["error"]["code"]) for status, body in reads] == [(404, "not_found")] * 3
     assert listing["jobs"] == []
@@ -133,7 +128,7 @@ def _b64(document: Any) -> str:
 
 
 def _list(api: Any, context: Any, query: dict[str, str], key: str = USER_A) -> tuple[int, Any]:
-    return _call(api, context, api_event("api_list_jobs", query=query, owner=key))
+    return call_api(api, context, api_event("api_list_jobs", query=query, owner=key))
 
 
 def _forgeries(real: str) -> list[str]:
@@ -218,13 +213,13 @@ def test_a_presigned_post_used_again_after_delete_does_not_bring_the_job_back(
     api, submit = load_function("api"), load_function("submit")
     _, created = _create(api, context)
     job_id, key = created["job_id"], created["key"]
-    deleted, _ = _call(api, context, _job_event("api_delete_job", job_id))
+    deleted, _ = call_api(api, context, _job_event("api_delete_job", job_id))
     assert deleted == 204
 
     _post_form(created["upload"], MP4_HEAD + b"\x00" * 256)  # still within its 15 minutes
     assert _submit(submit, context, stack, key) == {"batchItemFailures": []}
 
-    status, _ = _call(api, context, _job_event("api_get_job", job_id))
+    status, _ = call_api(api, context, _job_event("api_get_job", job_id))
     assert status == 404
     assert stack.item(job_id) is None
     assert stack.invocations == []
@@ -284,7 +279,7 @@ def test_delete_cannot_race_a_submit_into_removing_a_video_mid_inference(
 
     events = aws.table(JOBS_TABLE).meta.client.meta.events
     events.register_first("before-call.dynamodb.DeleteItem", submit_wins_the_race)
-    status, body = _call(api, context, _job_event("api_delete_job", job_id))
+    status, body = call_api(api, context, _job_event("api_delete_job", job_id))
     events.unregister("before-call.dynamodb.DeleteItem", submit_wins_the_race)
 
     assert (status, body["error"]["code"]) == (409, "in_progress")
@@ -309,7 +304,7 @@ def test_delete_leaves_a_queued_job_alone_while_submit_holds_its_claim(
         ExpressionAttributeValues={":q": "QUEUED", ":t": "submit-1", ":u": claim_until},
     )
 
-    got, _ = _call(api, context, _job_event("api_delete_job", job_id))
+    got, _ = call_api(api, context, _job_event("api_delete_job", job_id))
 
     assert got == status
     assert (stack.item(job_id) is not None) == (status == 409)
@@ -387,7 +382,7 @@ def test_a_failed_inference_tells_the_caller_a_code_and_a_sentence_not_internals
     event = notification_event("complete_failure", job_id, failureReason=internals)
     assert load_function("complete").lambda_handler(event, context) == {"batchItemFailures": []}
 
-    status, body = _call(load_function("api"), context, _job_event("api_get_job", job_id))
+    status, body = call_api(load_function("api"), context, _job_event("api_get_job", job_id))
 
     assert (status, body["status"]) == (200, "FAILED")
     assert body["reason_code"]

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from identity_support import authorizer_event
-from support import ACCOUNT, USER_A, api_event, operator_event
+from support import ACCOUNT, USER_A, api_event, call_api, operator_event
 
 from vs_common.identity import hash_key
 
@@ -21,12 +21,6 @@ DIRECT_KEY = "uploads/board-meeting-q3.mp4"
 @pytest.fixture
 def api(load_function):
     return load_function("api")
-
-
-def _call(api, context, event: dict[str, Any]) -> tuple[int, Any]:
-    response = api.lambda_handler(event, context)
-    body = json.loads(response["body"]) if response.get("body") else None
-    return response["statusCode"], body
 
 
 def _direct_job(stack) -> None:
@@ -58,10 +52,10 @@ def test_m1_a_tenant_never_reaches_a_direct_upload(stack, api, context, auth):
     ]
     for event in events:
         event["requestContext"]["authorizer"]["auth"] = auth
-        status, body = _call(api, context, event)
+        status, body = call_api(api, context, event)
         assert status == 404, (event["httpMethod"], body)
         assert "merger" not in json.dumps(body)
-    listed = _call(api, context, api_event("api_list_jobs"))[1]
+    listed = call_api(api, context, api_event("api_list_jobs"))[1]
     assert DIRECT_JOB not in json.dumps(listed)
     assert stack.item(DIRECT_JOB) is not None
 
@@ -72,7 +66,7 @@ def test_m1_the_owner_direct_is_no_identity_a_tenant_can_claim(stack, api, conte
                                                          if k != "name"})  # fmt: skip
     spoofed["requestContext"]["authorizer"]["auth"] = "operator"
 
-    status, _ = _call(api, context, spoofed)
+    status, _ = call_api(api, context, spoofed)
 
     assert status == 401
 
@@ -88,9 +82,9 @@ def test_m1_operator_routes_need_the_verified_signer_of_this_account(stack, api,
     with_token["requestContext"]["identity"].update(userArn=None, accountId=None)
     with_token["requestContext"]["authorizer"] = {"owner": USER_A, "auth": "token"}
 
-    assert _call(api, context, own)[0] == 200
-    assert _call(api, context, foreign)[0] == 401
-    assert _call(api, context, with_token)[0] == 401
+    assert call_api(api, context, own)[0] == 200
+    assert call_api(api, context, foreign)[0] == 401
+    assert call_api(api, context, with_token)[0] == 401
     assert own["requestContext"]["identity"]["accountId"] == ACCOUNT
 
 
@@ -109,7 +103,7 @@ def test_m1_the_operator_sees_direct_uploads_only(stack, api, context):
     event = operator_event("api_get_job", path=f"/jobs/{'a' * 32}",
                            path_params={"job_id": "a" * 32})  # fmt: skip
 
-    assert _call(api, context, event)[0] == 404
+    assert call_api(api, context, event)[0] == 404
 
 
 def _spoofed(key: str = "direct") -> dict[str, Any]:
@@ -126,7 +120,7 @@ def test_l1_a_spoofed_key_is_refused_under_sam_local_without_the_flag(
     _direct_job(stack)
     env.setenv("AWS_SAM_LOCAL", "true")
 
-    status, body = _call(load_function("api"), context, _spoofed())
+    status, body = call_api(load_function("api"), context, _spoofed())
 
     assert status == 401
     assert DIRECT_JOB not in json.dumps(body)
@@ -145,8 +139,8 @@ def test_l1_with_the_flag_the_local_key_stands_for_its_hash_only(
     create["requestContext"].update(httpMethod="POST", resourcePath="/uploads")
     create["body"] = json.dumps({"filename": "clip.mp4", "content_type": "video/mp4"})
 
-    listed = _call(api, context, _spoofed())
-    status, created = _call(api, context, create)
+    listed = call_api(api, context, _spoofed())
+    status, created = call_api(api, context, create)
 
     assert listed == (200, {"jobs": [], "next_token": None})
     assert status == 201
@@ -161,7 +155,7 @@ def test_l1_with_the_flag_the_local_key_stands_for_its_hash_only(
 def test_l1_the_flag_means_nothing_outside_sam_local(stack, env, load_function, context):
     env.setenv("VS_LOCAL_KEY_FALLBACK", "true")
 
-    assert _call(load_function("api"), context, _spoofed("anything"))[0] == 401
+    assert call_api(load_function("api"), context, _spoofed("anything"))[0] == 401
 
 
 def test_l1_the_authorizer_refuses_an_unknown_key_unless_local_and_flagged(
