@@ -40,12 +40,12 @@ from vs_model.text import build_tokenizer
 from vsent.client.api import ApiClient
 from vsent.client.commands import submit_video
 from vsent.client.settings import local_settings
-from vsent.stack.moto_state import SNAPSHOT_FILE
-from vsent.stack.paths import default_template
-from vsent.stack.process import StackProcess
-from vsent.stack.sample import make_sample
-from vsent.stack.state import LOCAL_CREDENTIALS, MODEL_SERVER_PID_FILE, StackInfo
-from vsent.stack.template_reader import build_spec
+from vsent.local.moto_state import SNAPSHOT_FILE
+from vsent.local.process import StackProcess
+from vsent.local.sample import make_sample
+from vsent.local.template_reader import build_spec
+from vsent.local_info import LOCAL_CREDENTIALS, MODEL_SERVER_PID_FILE, StackInfo
+from vsent.paths import default_template
 
 SETTLED = ("COMPLETED", "FAILED")
 

@@ -8,20 +8,18 @@ import typer
 
 from vsent.client import account
 from vsent.client import commands as client_commands
+from vsent.local import commands as local_commands
 from vsent.ops.commands import dataset, model, stack, train
-from vsent.stack.commands import register as register_stack
 
 app = typer.Typer(
     help="video-sentiment: emotion and sentiment of every utterance in a video.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
-local_stack = typer.Typer()
-register_stack(local_stack)
 for commands in (
     client_commands.app,
     account.app,
-    local_stack,
+    local_commands.app,
     train.app,
     dataset.app,
     model.app,

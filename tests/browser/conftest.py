@@ -16,9 +16,9 @@ import pytest
 from browser_support import CHROMIUM, DESKTOP, OUTPUT
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
-from vsent.stack.process import StackProcess
-from vsent.stack.sample import make_sample
-from vsent.stack.state import StackInfo
+from vsent.local.process import StackProcess
+from vsent.local.sample import make_sample
+from vsent.local_info import StackInfo
 
 _started = time.monotonic()
 

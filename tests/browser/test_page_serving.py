@@ -6,7 +6,7 @@ from __future__ import annotations
 import requests
 from playwright.sync_api import Page, expect
 
-from vsent.stack.state import StackInfo
+from vsent.local_info import StackInfo
 
 
 def test_page_and_config_are_served_with_security_headers(web_stack: StackInfo) -> None:

@@ -18,8 +18,8 @@ import requests
 from browser_support import DESKTOP, PHONE
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from vsent.stack.state import LOCAL_CREDENTIALS, StackInfo
-from vsent.stack.users import new_password, sign_up
+from vsent.local.users import new_password, sign_up
+from vsent.local_info import LOCAL_CREDENTIALS, StackInfo
 
 UPLOAD_BYTES_PER_S = 256 * 1024
 COMPLETED_TIMEOUT_MS = 180_000

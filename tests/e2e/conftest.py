@@ -12,9 +12,9 @@ import pytest
 
 from vsent.client.api import ApiClient
 from vsent.client.settings import ClientSettings, local_settings
-from vsent.stack.process import StackProcess
-from vsent.stack.sample import make_sample
-from vsent.stack.state import StackInfo
+from vsent.local.process import StackProcess
+from vsent.local.sample import make_sample
+from vsent.local_info import StackInfo
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import pytest
 import requests
 
 from vsent.client.api import ApiClient, ApiError
-from vsent.stack.state import StackInfo
+from vsent.local_info import StackInfo
 
 
 def test_requests_without_a_valid_key_or_token_are_unauthorized(stack: StackInfo) -> None:

@@ -13,8 +13,8 @@ import boto3
 from vs_model.synthetic import SyntheticUtterance
 from vsent.client.api import ApiClient
 from vsent.client.commands import submit_video
-from vsent.stack.sample import make_sample
-from vsent.stack.state import LOCAL_CREDENTIALS, StackInfo
+from vsent.local.sample import make_sample
+from vsent.local_info import LOCAL_CREDENTIALS, StackInfo
 
 UPLOADS = 20
 

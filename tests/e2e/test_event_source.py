@@ -13,9 +13,9 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from vsent.stack.event_source import QueueSource, SqsPoller
-from vsent.stack.functions import LocalFunction
-from vsent.stack.spec import FunctionSpec
+from vsent.local.event_source import QueueSource, SqsPoller
+from vsent.local.functions import LocalFunction
+from vsent.local.spec import FunctionSpec
 
 HANDLER = """
 import json

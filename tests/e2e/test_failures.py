@@ -9,7 +9,7 @@ from pathlib import Path
 
 from vsent.client.api import ApiClient
 from vsent.client.commands import submit_video
-from vsent.stack.state import StackInfo
+from vsent.local_info import StackInfo
 
 # An ISO BMFF `ftyp` box (what submit sniffs), then bytes no decoder can read.
 FAKE_MP4 = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + bytes(range(256)) * 64

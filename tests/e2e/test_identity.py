@@ -18,7 +18,7 @@ import requests
 from vsent.client.api import ApiClient, ApiError
 from vsent.client.auth import BearerAuth, CognitoConfig, SigV4RequestAuth, confirm, sign_in, sign_up
 from vsent.client.settings import ClientSettings
-from vsent.stack.state import LOCAL_CREDENTIALS, StackInfo
+from vsent.local_info import LOCAL_CREDENTIALS, StackInfo
 
 PASSWORD = "Correct-Horse-42-battery"
 

@@ -19,10 +19,10 @@ import requests
 from vs_model.synthetic import SyntheticUtterance
 from vsent.client.api import ApiClient
 from vsent.client.commands import submit_video
-from vsent.stack.paths import default_template
-from vsent.stack.sample import make_sample
-from vsent.stack.state import LOCAL_CREDENTIALS, MODEL_SERVER_PID_FILE, StackInfo
-from vsent.stack.template_reader import build_spec
+from vsent.local.sample import make_sample
+from vsent.local.template_reader import build_spec
+from vsent.local_info import LOCAL_CREDENTIALS, MODEL_SERVER_PID_FILE, StackInfo
+from vsent.paths import default_template
 
 BATCH = 10
 RACES = 12
@@ -73,7 +73,7 @@ def test_a_killed_model_server_is_restarted_and_the_batch_completes(
     assert all(invoked[job_id] == 1 for job_id in job_ids)
     assert int(pid_file.read_text()) != victim
     log = (Path(stack.state_dir) / "stack.log").read_text(encoding="utf-8")
-    assert f"ERROR vsent.stack.model_server: the model server (pid {victim}) exited" in log
+    assert f"ERROR vsent.local.model_server: the model server (pid {victim}) exited" in log
 
 
 def test_racing_duplicate_events_invoke_each_job_once(

@@ -15,7 +15,7 @@ from vs_model.transcripts import load_transcript
 from vsent.client.api import ApiClient
 from vsent.client.commands import submit_video
 from vsent.client.plot import plot_timeline
-from vsent.stack.state import StackInfo
+from vsent.local_info import StackInfo
 
 SCHEMA = json.loads(files("vs_common").joinpath("schemas/result.schema.json").read_text())
 

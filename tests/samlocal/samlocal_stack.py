@@ -20,9 +20,9 @@ from vs_common.apikeys import KeyStore
 from vs_common.jobs import Job, JobStatus, utc_now
 from vs_common.results import schema
 from vs_common.store import JobStore
-from vsent.stack.resources import create_resources
-from vsent.stack.spec import StackSpec
-from vsent.stack.template_reader import build_spec
+from vsent.local.resources import create_resources
+from vsent.local.spec import StackSpec
+from vsent.local.template_reader import build_spec
 
 # What the events/ files name.
 EVENT_BUCKET = "video-sentiment-uploads-example"

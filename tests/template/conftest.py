@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from vsent.stack.cfn import load_template
+from vsent.local.cfn import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"

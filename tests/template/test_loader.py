@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from vsent.stack.cfn import load_template
+from vsent.local.cfn import load_template
 
 TEMPLATE = """
 Conditions:

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from vsent.stack.spec import StackSpec
-from vsent.stack.template_reader import build_spec
+from vsent.local.spec import StackSpec
+from vsent.local.template_reader import build_spec
 
 NO_VALUE = {"Ref": "AWS::NoValue"}
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from vsent.stack.cfn import load_template
+from vsent.local.cfn import load_template
 
 Tool = Callable[..., subprocess.CompletedProcess[str]]
 

@@ -22,7 +22,7 @@ from moto.utilities.utils import load_resource
 from support import LOCAL_ENV, REGION, ROOT, SPEC, LambdaContext, Stack, create_stack
 
 from vs_common import aws
-from vsent.stack.resources import create_user_pools
+from vsent.local.resources import create_user_pools
 
 
 def pytest_configure(config: pytest.Config) -> None:

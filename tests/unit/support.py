@@ -13,9 +13,9 @@ from urllib.parse import quote_plus
 
 import boto3
 
-from vsent.stack.resources import CreatedResources, create_resources
-from vsent.stack.spec import ACCOUNT_ID, StackSpec
-from vsent.stack.template_reader import build_spec
+from vsent.local.resources import CreatedResources, create_resources
+from vsent.local.spec import ACCOUNT_ID, StackSpec
+from vsent.local.template_reader import build_spec
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from vsent.stack.child import stop, wait_ready
+from vsent.local.child import stop, wait_ready
 
 
 class NotReady(RuntimeError):

@@ -20,7 +20,7 @@ from vsent.client.auth import (
     SessionStore,
     SigV4RequestAuth,
 )
-from vsent.stack.sigv4 import SignatureError, SigV4Verifier
+from vsent.local.sigv4 import SignatureError, SigV4Verifier
 
 URL = "http://127.0.0.1:8080/v1/operator/jobs?key=uploads%2Ftalk.mp4&limit=5"
 COGNITO = CognitoConfig("client-1", "us-east-1", "http://127.0.0.1:5000")

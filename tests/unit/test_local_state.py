@@ -11,7 +11,7 @@ import pytest
 from moto.backends import get_backend
 from moto.core.base_backend import BackendDict
 
-from vsent.stack.moto_state import SNAPSHOT_FILE, PersistentMotoServer, SavedStateError
+from vsent.local.moto_state import SNAPSHOT_FILE, PersistentMotoServer, SavedStateError
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ def test_an_unreadable_snapshot_is_refused_with_its_path(tmp_path: Path, fresh_m
 
 
 def test_the_ledger_holds_what_is_still_to_process(tmp_path: Path) -> None:
-    from vsent.stack.async_endpoint import Invocation, Ledger
+    from vsent.local.async_endpoint import Invocation, Ledger
 
     def invocation(job: str) -> dict[str, object]:
         return {

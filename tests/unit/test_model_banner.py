@@ -4,7 +4,7 @@ import json
 from pathlib import Path
 
 from vsent.client.render import model_banner
-from vsent.stack.default_model import is_demo_model, model_modalities
+from vsent.local.default_model import is_demo_model, model_modalities
 
 
 def test_the_banner_says_what_the_model_reads() -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from vsent.stack.web import SiteServer
+from vsent.local.web import SiteServer
 
 
 @pytest.fixture

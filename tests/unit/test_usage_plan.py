@@ -9,8 +9,8 @@ from types import SimpleNamespace
 import pytest
 from support import SPEC
 
-from vsent.stack import api_gateway
-from vsent.stack.api_gateway import UsagePlan
+from vsent.local import api_gateway
+from vsent.local.api_gateway import UsagePlan
 
 
 @pytest.fixture

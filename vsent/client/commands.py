@@ -1,9 +1,8 @@
-"""`vsent submit | status | wait | result | plot | analyze`: the client of a stack, or none."""
+"""`vsent submit | status | wait | result | plot | find`: the client of a deployed or local API."""
 
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -70,7 +69,8 @@ def submit_video(
     return created
 
 
-def _print_change(job: dict[str, Any]) -> None:
+def print_change(job: dict[str, Any]) -> None:
+    """Print a job's new state (the `on_change` of `ApiClient.wait`)."""
     console.print(status_text(job))
 
 
@@ -112,7 +112,7 @@ def submit(
         created = submit_video(client, video, transcript)
     console.print(f"job [bold]{created['job_id']}[/] ({settings.source})")
     if wait:
-        job = client.wait(created["job_id"], on_change=_print_change)
+        job = client.wait(created["job_id"], on_change=print_change)
         _show_outcome(client, job, as_json)
 
 
@@ -148,7 +148,7 @@ def wait_command(
     """Poll a job with backoff, printing each change of state, then its result."""
     client, _ = client_of(Connection(api_url, api_key, stack_name, region), operator)
     with reported(ApiError, TimeoutError):
-        job = client.wait(job_id, on_change=_print_change, timeout_s=timeout)
+        job = client.wait(job_id, on_change=print_change, timeout_s=timeout)
     _show_outcome(client, job, as_json)
 
 
@@ -199,8 +199,7 @@ def find(
     stack_name: StackName = None,
     region: Region = None,
 ) -> None:
-    """Print the job(s) of an uploaded object; a video put straight into the bucket needs
-    --operator."""
+    """Print the job(s) of an uploaded object (one put straight into the bucket: --operator)."""
     client, _ = client_of(Connection(api_url, api_key, stack_name, region), operator)
     with reported(ApiError):
         jobs = client.find_by_key(key)
@@ -211,44 +210,3 @@ def find(
         return
     for job in jobs:
         console.print(f"{job['job_id']}  {status_text(job)}")
-
-
-@app.command()
-def analyze(
-    video: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
-    model: Annotated[
-        Path | None,
-        typer.Option(help="model folder or model.tar.gz (default: the shipped MELD text model)"),
-    ] = None,
-    transcript: Annotated[
-        Path | None,
-        typer.Option(exists=True, dir_okay=False, help="transcript (default: a sidecar)"),
-    ] = None,
-    out: Annotated[Path | None, typer.Option("--plot", help="also write a timeline PNG")] = None,
-    as_json: AsJson = False,
-) -> None:
-    """Run the model on a video in this process: no stack, no upload."""
-    from vs_model.predictor import InvalidInput, Predictor
-    from vs_model.serving import model_folder
-    from vs_model.transcripts import TranscriptError, find_sidecar, load_transcript
-    from vsent.stack.default_model import default_or_demo_model
-    from vsent.stack.demo_model import DemoModelError
-
-    with tempfile.TemporaryDirectory(prefix="vsent-analyze-") as scratch:
-        if model is None:
-            with reported(DemoModelError), console.status("loading the default model"):
-                folder = default_or_demo_model()
-        else:
-            with reported(ValueError):
-                folder = model_folder(model, Path(scratch))
-        sidecar = transcript or find_sidecar(video)
-        with reported(InvalidInput, TranscriptError):
-            cues = load_transcript(sidecar) if sidecar else None
-            with console.status(f"analysing {video.name}"):
-                document = Predictor(folder).predict(video, cues).to_dict()
-    if as_json:
-        console.print_json(json.dumps(document))
-    else:
-        console.print(result_table(document))
-    if out:
-        console.print(f"wrote {plot_timeline(document, out)}")

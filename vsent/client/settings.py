@@ -20,8 +20,8 @@ from vsent.client.auth import (
     SigV4RequestAuth,
     operator_credentials,
 )
-from vsent.stack.paths import cache_dir, default_state_dir
-from vsent.stack.state import LOCAL_CREDENTIALS, StackInfo
+from vsent.local_info import LOCAL_CREDENTIALS, StackInfo
+from vsent.paths import cache_dir, default_state_dir
 
 SESSIONS_FILE = "sessions.json"
 

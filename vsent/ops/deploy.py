@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from vsent.ops.aws import OpsError
+from vsent.paths import REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 BUILT_TEMPLATE = Path(".aws-sam") / "build" / "template.yaml"
 ENDPOINT_RESOURCE = "AWS::SageMaker::Endpoint"
 VARIANT = "AllTraffic"

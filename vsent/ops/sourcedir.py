@@ -7,11 +7,13 @@ import io
 import tarfile
 from pathlib import Path
 
+from vsent.paths import REPO_ROOT
+
 # Never shipped: caches and build leftovers that would only bloat the archive.
 _EXCLUDED_PARTS = {"__pycache__", ".pytest_cache", ".ipynb_checkpoints"}
 _EXCLUDED_SUFFIXES = {".pyc", ".pyo"}
 
-MODEL_DIR = Path(__file__).resolve().parents[2] / "model"
+MODEL_DIR = REPO_ROOT / "model"
 
 
 def source_files(source_dir: Path) -> list[Path]:

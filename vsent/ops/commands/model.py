@@ -51,7 +51,7 @@ def package(
     """
     target = StackTarget(region, stack, dry_run)
     if training_artifact is None:
-        from vsent.stack.default_model import DefaultModelError, default_model
+        from vsent.local.default_model import DefaultModelError, default_model
 
         with reported(DefaultModelError):
             training_artifact = str(default_model())

@@ -8,7 +8,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from vsent.stack.spec import ACCOUNT_ID, BucketNotificationSpec, StackSpec
+from vsent.local.spec import ACCOUNT_ID, BucketNotificationSpec, StackSpec
 
 
 @dataclass(frozen=True)

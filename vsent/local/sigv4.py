@@ -11,7 +11,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from vsent.stack.spec import ACCOUNT_ID
+from vsent.local.spec import ACCOUNT_ID
 
 SERVICE = "execute-api"
 ALGORITHM = "AWS4-HMAC-SHA256"

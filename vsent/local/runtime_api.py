@@ -14,9 +14,9 @@ from urllib.parse import unquote
 
 import requests
 
-from vsent.stack.async_endpoint import AsyncEndpoint
-from vsent.stack.http_util import BackgroundServer, QuietHandler
-from vsent.stack.spec import ACCOUNT_ID
+from vsent.local.async_endpoint import AsyncEndpoint
+from vsent.local.http_util import BackgroundServer, QuietHandler
+from vsent.local.spec import ACCOUNT_ID
 
 _ROUTE = re.compile(r"^/endpoints/(?P<name>[^/]+)/(?P<operation>async-invocations|invocations)$")
 _DEFAULT_INVOCATION_TIMEOUT_S = 900

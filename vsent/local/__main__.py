@@ -1,4 +1,4 @@
-"""`python -m vsent.stack`: run the local stack in this process until SIGTERM or SIGINT.
+"""`python -m vsent.local`: run the local stack in this process until SIGTERM or SIGINT.
 
 `vsent up`, `vsent demo` and the e2e tests start it as a child process (see process.py), so
 the functions' environment and log output stay out of the caller's process.
@@ -14,14 +14,14 @@ import sys
 import threading
 from pathlib import Path
 
-from vsent.stack.local import LocalStack
-from vsent.stack.paths import default_template
-from vsent.stack.state import STACK_FILE
+from vsent.local.stack import LocalStack
+from vsent.local_info import STACK_FILE
+from vsent.paths import default_template
 
 
 def main(argv: list[str] | None = None) -> int:
     """Start the stack, publish stack.json, wait for a signal, stop."""
-    parser = argparse.ArgumentParser(prog="python -m vsent.stack", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m vsent.local", description=__doc__)
     parser.add_argument("--model", type=Path, required=True, help="model folder or model.tar.gz")
     parser.add_argument("--state-dir", type=Path, required=True)
     parser.add_argument("--template", type=Path, default=default_template())
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             info = stack.start()
             info.write()
-            logging.getLogger("vsent.stack").info("local stack ready: %s", info.api_url)
+            logging.getLogger("vsent.local").info("local stack ready: %s", info.api_url)
             stop.wait()
         finally:
             (args.state_dir / STACK_FILE).unlink(missing_ok=True)

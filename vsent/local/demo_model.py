@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from vsent.stack.paths import REPO_ROOT, cache_dir
+from vsent.paths import REPO_ROOT, cache_dir
 
 DEMO_DIALOGUES = {"train": 24, "dev": 6, "test": 6}
 DEMO_SEED = 7

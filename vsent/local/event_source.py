@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from vsent.stack.functions import LocalFunction
+from vsent.local.functions import LocalFunction
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,7 @@ from typing import Any
 import requests
 
 from vs_common.keys import parse_s3_uri
-from vsent.stack.spec import ACCOUNT_ID, EndpointSpec
+from vsent.local.spec import ACCOUNT_ID, EndpointSpec
 
 log = logging.getLogger(__name__)
 

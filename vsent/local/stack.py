@@ -3,7 +3,7 @@ the async endpoint with its model server, and the API gateway — in one process
 
 The Lambda handlers share this process's environment, so it is set to the functions'
 environment (the template's Globals plus the endpoints of moto and the local SageMaker
-runtime) before they are imported. Run it in a process of its own (`python -m vsent.stack`).
+runtime) before they are imported. Run it in a process of its own (`python -m vsent.local`).
 
 What the stack holds survives a restart with the same state folder: moto's state (see
 moto_state.py), the endpoint's pending invocations (its ledger), the demo user with their API
@@ -22,22 +22,22 @@ from typing import IO, Any
 import boto3
 
 from vs_common.site import page_config
-from vsent.stack.api_gateway import ApiConfig, Route, UsagePlan, gateway_server
-from vsent.stack.async_endpoint import AsyncEndpoint, Ledger
-from vsent.stack.default_model import is_demo_model
-from vsent.stack.event_source import QueueSource, SqsPoller
-from vsent.stack.functions import LocalFunction
-from vsent.stack.http_util import BackgroundServer
-from vsent.stack.model_server import ModelServerProcess
-from vsent.stack.moto_fidelity import complete_s3_event_notifications, serve_usage_plan_usage
-from vsent.stack.moto_state import PersistentMotoServer
-from vsent.stack.resources import create_resources, usage_plan_key_lookup
-from vsent.stack.runtime_api import runtime_server
-from vsent.stack.sigv4 import SigV4Verifier
-from vsent.stack.state import LEDGER_FILE, LOCAL_CREDENTIALS, MODEL_SERVER_PID_FILE, StackInfo
-from vsent.stack.template_reader import build_spec
-from vsent.stack.users import DemoUser, create_demo_user, save_demo_user, saved_demo_user
-from vsent.stack.web import SiteServer
+from vsent.local.api_gateway import ApiConfig, Route, UsagePlan, gateway_server
+from vsent.local.async_endpoint import AsyncEndpoint, Ledger
+from vsent.local.default_model import is_demo_model
+from vsent.local.event_source import QueueSource, SqsPoller
+from vsent.local.functions import LocalFunction
+from vsent.local.http_util import BackgroundServer
+from vsent.local.model_server import ModelServerProcess
+from vsent.local.moto_fidelity import complete_s3_event_notifications, serve_usage_plan_usage
+from vsent.local.moto_state import PersistentMotoServer
+from vsent.local.resources import create_resources, usage_plan_key_lookup
+from vsent.local.runtime_api import runtime_server
+from vsent.local.sigv4 import SigV4Verifier
+from vsent.local.template_reader import build_spec
+from vsent.local.users import DemoUser, create_demo_user, save_demo_user, saved_demo_user
+from vsent.local.web import SiteServer
+from vsent.local_info import LEDGER_FILE, LOCAL_CREDENTIALS, MODEL_SERVER_PID_FILE, StackInfo
 
 log = logging.getLogger(__name__)
 

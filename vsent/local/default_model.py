@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from vsent.stack.paths import REPO_ROOT
+from vsent.paths import REPO_ROOT
 
 DEFAULT_MODEL_DIR = REPO_ROOT / "models" / "meld-text"
 
@@ -61,6 +61,6 @@ def default_or_demo_model(log: Path | None = None) -> Path:
     try:
         return default_model()
     except DefaultModelError:
-        from vsent.stack.demo_model import ensure_demo_model
+        from vsent.local.demo_model import ensure_demo_model
 
         return ensure_demo_model(log)

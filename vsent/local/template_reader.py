@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from vsent.stack.cfn import TemplateError, load_template
-from vsent.stack.local_names import LocalNames, resources_of
-from vsent.stack.spec import (
+from vsent.local.cfn import TemplateError, load_template
+from vsent.local.local_names import LocalNames, resources_of
+from vsent.local.spec import (
     ApiSpec,
     BucketNotificationSpec,
     BucketSpec,

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from vsent.stack.cfn import Evaluator, TemplateError
-from vsent.stack.spec import ACCOUNT_ID
+from vsent.local.cfn import Evaluator, TemplateError
+from vsent.local.spec import ACCOUNT_ID
 
 ENDPOINT_TYPES = (
     "AWS::SageMaker::Model",

@@ -1,4 +1,4 @@
-"""Start and stop the local stack as a child process (`python -m vsent.stack`)."""
+"""Start and stop the local stack as a child process (`python -m vsent.local`)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from vsent.stack.child import stop, wait_ready
-from vsent.stack.state import LOG_FILE, STACK_FILE, StackInfo
+from vsent.local.child import stop, wait_ready
+from vsent.local_info import LOG_FILE, STACK_FILE, StackInfo
 
 
 class StackStartError(RuntimeError):
@@ -42,7 +42,7 @@ class StackProcess:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         (self.state_dir / STACK_FILE).unlink(missing_ok=True)
         command = [
-            sys.executable, "-m", "vsent.stack", "--model", str(self.model),
+            sys.executable, "-m", "vsent.local", "--model", str(self.model),
             "--state-dir", str(self.state_dir), "--api-port", str(self.api_port),
             "--web-port", str(self.web_port),
         ]  # fmt: skip

@@ -23,10 +23,10 @@ from functools import cached_property
 from typing import Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from vsent.stack.functions import LocalFunction
-from vsent.stack.http_util import BackgroundServer, QuietHandler
-from vsent.stack.sigv4 import SignatureError, SigV4Verifier
-from vsent.stack.spec import ACCOUNT_ID, GatewayResponseSpec
+from vsent.local.functions import LocalFunction
+from vsent.local.http_util import BackgroundServer, QuietHandler
+from vsent.local.sigv4 import SignatureError, SigV4Verifier
+from vsent.local.spec import ACCOUNT_ID, GatewayResponseSpec
 
 log = logging.getLogger(__name__)
 

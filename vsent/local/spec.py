@@ -1,5 +1,5 @@
 """What the local stack builds: the resources, functions and API that template.yaml declares,
-as vsent.stack.template_reader derives them (the unit and samlocal tiers build from them too)."""
+as vsent.local.template_reader derives them (the unit and samlocal tiers build from them too)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vsent.stack.cfn import TemplateError
+from vsent.local.cfn import TemplateError
 
 ACCOUNT_ID = "123456789012"
 

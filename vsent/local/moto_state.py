@@ -35,7 +35,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import make_server
 
-from vsent.stack.spec import ACCOUNT_ID
+from vsent.local.spec import ACCOUNT_ID
 
 log = logging.getLogger(__name__)
 

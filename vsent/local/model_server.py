@@ -19,7 +19,7 @@ from typing import IO
 
 import requests
 
-from vsent.stack.child import stop, wait_ready
+from vsent.local.child import stop, wait_ready
 
 log = logging.getLogger(__name__)
 

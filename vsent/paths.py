@@ -1,11 +1,12 @@
-"""Where the local stack keeps its files; the one place its environment variables are read."""
+"""Where vsent keeps its files (sessions, the default model's cache, the local stack's state) and
+where the repository is; the one place VSENT_CACHE_DIR is read."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def cache_dir() -> Path:

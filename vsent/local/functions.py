@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
-from vsent.stack.spec import ACCOUNT_ID, FunctionSpec
+from vsent.local.spec import ACCOUNT_ID, FunctionSpec
 
 Handler = Callable[[dict[str, Any], Any], Any]
 

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import unquote, urlsplit
 
-from vsent.stack.http_util import BackgroundServer, QuietHandler
-from vsent.stack.paths import REPO_ROOT
+from vsent.local.http_util import BackgroundServer, QuietHandler
+from vsent.paths import REPO_ROOT
 
 WEB_ROOT = REPO_ROOT / "web"
 # What the template's response headers policy sends, with this stack's hosts in place.
