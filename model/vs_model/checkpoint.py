@@ -16,9 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import tarfile
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -182,16 +179,17 @@ def _merged_lora_model(path: Path, cfg: ModelConfig, base: dict) -> MultimodalSe
     return model
 
 
-@contextmanager
-def model_folder(source: str | Path) -> Iterator[Path]:
-    """A model folder from a folder or a ``model.tar.gz`` (extracted into a temporary folder)."""
+def model_folder(source: str | Path, scratch: Path) -> Path:
+    """The model folder ``source``, or ``scratch`` with the model.tar.gz ``source`` unpacked in it.
+
+    Raises ValueError for anything else. Members that would land outside ``scratch`` (absolute
+    paths, ``..``, links out) are refused by the tarfile ``data`` filter.
+    """
     path = Path(source)
     if path.is_dir():
-        yield path
-        return
+        return path
     if not path.is_file() or not tarfile.is_tarfile(path):
-        raise FileNotFoundError(f"{path} is neither a model folder nor a model.tar.gz")
-    with tempfile.TemporaryDirectory(prefix="vs-model-") as scratch:
-        with tarfile.open(path, "r:*") as tar:
-            tar.extractall(scratch, filter="data")
-        yield Path(scratch)
+        raise ValueError(f"{path} is neither a model folder nor a model.tar.gz")
+    with tarfile.open(path, "r:*") as tar:
+        tar.extractall(scratch, filter="data")
+    return scratch

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -270,8 +271,8 @@ def score_model(
     if split is None:
         guess = csv_path.name.removesuffix("_sent_emo.csv")
         split = guess if guess in SPLITS else "test"
-    with model_folder(model_source) as folder:
-        loaded = load_model(folder, device=device)
+    with tempfile.TemporaryDirectory(prefix="vs-evaluate-") as scratch:
+        loaded = load_model(model_folder(model_source, Path(scratch)), device=device)
     cfg = loaded.cfg
     if cfg.text_only:
         dataset = TextDataset(load_text_split(csv_path, split).utterances, cfg, loaded.tokenizer)

@@ -31,7 +31,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from vs_model.asr import WHISPER_BASE_FILES, AsrError, installed_whisper_base, verify_whisper_folder
-from vs_model.checkpoint import ADAPTER_FILE, file_sha256, load_model, read_config, save_model
+from vs_model.checkpoint import (
+    ADAPTER_FILE,
+    file_sha256,
+    load_model,
+    model_folder,
+    read_config,
+    save_model,
+)
 from vs_model.predictor import ASR_SUBFOLDER
 
 MODEL_ROOT = Path(__file__).resolve().parent.parent
@@ -108,11 +115,6 @@ def write_package(entries: list[tuple[str, Path]], out: Path) -> str:
     return file_sha256(out)
 
 
-def _safe_extract(archive: Path, into: Path) -> None:
-    with tarfile.open(archive, "r:*") as tar:
-        tar.extractall(into, filter="data")
-
-
 def resolve_asr_model(asr_model: str | Path | None, with_asr: bool = True) -> Path | None:
     """The Whisper base folder to ship: ``asr_model`` if given, else the pip-installed one (None
     when it is not installed), and None when ``with_asr`` is off."""
@@ -139,13 +141,10 @@ def build_package(
     source = Path(training_output)
     asr = resolve_asr_model(asr_model, with_asr)
     with tempfile.TemporaryDirectory(prefix="vs-package-") as scratch:
-        if source.is_dir():
-            folder = source
-        elif source.is_file() and tarfile.is_tarfile(source):
-            folder = Path(scratch) / "extracted"
-            _safe_extract(source, folder)
-        else:
-            raise PackagingError(f"{source} is neither a model folder nor a model.tar.gz")
+        try:
+            folder = model_folder(source, Path(scratch) / "extracted")
+        except ValueError as exc:
+            raise PackagingError(str(exc)) from exc
         if (folder / ADAPTER_FILE).is_file():
             folder = merge_adapter(folder, Path(scratch) / "merged")
         return write_package(package_entries(folder, asr_model=asr), Path(out))

@@ -16,7 +16,6 @@ import importlib.util
 import json
 import logging
 import sys
-import tarfile
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from vs_model.checkpoint import model_folder
 from vs_model.failures import report, request_filename
 
 log = logging.getLogger("vs_model.serving")
@@ -46,17 +46,6 @@ class ServedModel:
             request = self.handlers.input_fn(body, content_type)
             prediction = self.handlers.predict_fn(request, self.model)
             return self.handlers.output_fn(prediction, accept)
-
-
-def model_folder(path: Path, scratch: Path) -> Path:
-    """The model folder ``path``, or ``scratch`` with the model.tar.gz ``path`` unpacked in it."""
-    if path.is_dir():
-        return path
-    if not tarfile.is_tarfile(path):
-        raise ValueError(f"{path} is neither a model folder nor a model.tar.gz")
-    with tarfile.open(path, "r:*") as tar:
-        tar.extractall(scratch, filter="data")
-    return scratch
 
 
 def endpoint_handlers() -> ModuleType:

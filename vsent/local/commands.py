@@ -222,8 +222,8 @@ def analyze(
     as_json: AsJson = False,
 ) -> None:
     """Run the model on a video in this process: no stack, no upload."""
+    from vs_model.checkpoint import model_folder
     from vs_model.predictor import InvalidInput, Predictor
-    from vs_model.serving import model_folder
     from vs_model.transcripts import TranscriptError, find_sidecar, load_transcript
 
     with tempfile.TemporaryDirectory(prefix="vsent-analyze-") as scratch:
