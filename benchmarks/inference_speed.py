@@ -87,7 +87,7 @@ def video_path(cache: Path, seconds: int, kind: str) -> Path:
     ~30 Mbit/s file unlike any upload; so the speech video is made small and upscaled to 720p
     while re-encoding with the kind's settings, its AAC track copied as it is.
     """
-    from vs_model.synthetic import SyntheticUtterance, make_speech_video
+    from vsent.local.synthetic import SyntheticUtterance, make_speech_video
 
     speech = shutil.which("espeak-ng") is not None
     suffix = "" if speech else "-silent"

@@ -35,7 +35,6 @@ import torch
 from vs_model.checkpoint import save_model
 from vs_model.config import preset
 from vs_model.network import MultimodalSentimentModel
-from vs_model.synthetic import SyntheticUtterance
 from vs_model.text import build_tokenizer
 from vsent.client.api import ApiClient
 from vsent.client.commands import submit_video
@@ -43,6 +42,7 @@ from vsent.client.settings import local_settings
 from vsent.local.moto_state import SNAPSHOT_FILE
 from vsent.local.process import StackProcess
 from vsent.local.sample import make_sample
+from vsent.local.synthetic import SyntheticUtterance
 from vsent.local.template_reader import build_spec
 from vsent.local_info import LOCAL_CREDENTIALS, MODEL_SERVER_PID_FILE, StackInfo
 from vsent.paths import default_template

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import boto3
 
-from vs_model.synthetic import SyntheticUtterance
 from vsent.client.api import ApiClient
 from vsent.client.commands import submit_video
 from vsent.local.sample import make_sample
+from vsent.local.synthetic import SyntheticUtterance
 from vsent.local_info import LOCAL_CREDENTIALS, StackInfo
 
 UPLOADS = 20

@@ -16,10 +16,10 @@ from pathlib import Path
 import boto3
 import requests
 
-from vs_model.synthetic import SyntheticUtterance
 from vsent.client.api import ApiClient
 from vsent.client.commands import submit_video
 from vsent.local.sample import make_sample
+from vsent.local.synthetic import SyntheticUtterance
 from vsent.local.template_reader import build_spec
 from vsent.local_info import LOCAL_CREDENTIALS, MODEL_SERVER_PID_FILE, StackInfo
 from vsent.paths import default_template

@@ -13,13 +13,13 @@ from pathlib import Path
 import boto3
 import pytest
 
-from vs_model.synthetic import SyntheticUtterance
 from vsent.client.api import ApiClient
 from vsent.client.commands import submit_video
 from vsent.client.settings import local_settings
 from vsent.local.moto_state import SNAPSHOT_FILE
 from vsent.local.process import StackProcess
 from vsent.local.sample import make_sample
+from vsent.local.synthetic import SyntheticUtterance
 from vsent.local_info import LOCAL_CREDENTIALS, StackInfo
 
 QUEUED_AT_STOP = 6

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from vs_model.config import ModelConfig, preset
-from vs_model.synthetic import SyntheticUtterance, make_meld_dataset, make_speech_video
 from vs_model.text import build_tokenizer, tokenize
+from vsent.local.synthetic import SyntheticUtterance, make_meld_dataset, make_speech_video
 
 
 @dataclass(frozen=True)

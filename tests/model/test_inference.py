@@ -18,8 +18,8 @@ from vs_common.manifests import ManifestOptions
 from vs_model.checkpoint import save_model
 from vs_model.network import MultimodalSentimentModel
 from vs_model.predictor import InvalidInput, Predictor, PredictorSettings
-from vs_model.synthetic import SyntheticUtterance, make_speech_video
 from vs_model.vad import fixed_windows
+from vsent.local.synthetic import SyntheticUtterance, make_speech_video
 
 BUCKET = "videos"
 LINES = [

@@ -11,7 +11,7 @@ import torch
 from media_files import cut_in_half, remux
 
 from vs_model.media import MediaError, extract, load_audio, log_mel, probe, sample_frames
-from vs_model.synthetic import (
+from vsent.local.synthetic import (
     EMOTION_COLOURS,
     IDLE_COLOUR,
     SyntheticUtterance,

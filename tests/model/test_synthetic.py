@@ -8,7 +8,7 @@ import pytest
 
 from vs_model.labels import EMOTIONS
 from vs_model.media import probe
-from vs_model.synthetic import (
+from vsent.local.synthetic import (
     MELD_COLUMNS,
     SPEECH_RATE,
     SPLITS,

@@ -14,11 +14,11 @@ from vs_model.meld import MeldUtterance, load_text_split, preceding_utterances, 
 from vs_model.network import MultimodalSentimentModel
 from vs_model.packaging import merge_adapter
 from vs_model.predictor import Predictor, PredictorSettings, video_contexts
-from vs_model.synthetic import SyntheticUtterance, make_speech_video
 from vs_model.text import build_tokenizer, dialogue_context, tokenize
 from vs_model.training import run
 from vs_model.training_options import parse_options
 from vs_model.transcripts import Utterance
+from vsent.local.synthetic import SyntheticUtterance, make_speech_video
 
 
 def _utterance(dialogue: int, turn: int, text: str, speaker: str) -> MeldUtterance:

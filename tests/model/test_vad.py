@@ -8,8 +8,8 @@ import torch
 import torchaudio
 
 from vs_model.media import load_audio
-from vs_model.synthetic import SPEECH_RATE, SyntheticUtterance, make_speech_video, speak
 from vs_model.vad import VadConfig, detect_speech, fixed_windows
+from vsent.local.synthetic import SPEECH_RATE, SyntheticUtterance, make_speech_video, speak
 
 RATE = 16000
 LINES = [

@@ -43,11 +43,11 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
     def visit(node: str, path: list[str]) -> list[str] | None:
         if node in path:
-            return path[path.index(node) :] + [node]
+            return [*path[path.index(node) :], node]
         if node in done:
             return None
         for target in sorted(graph[node]):
-            cycle = visit(target, path + [node])
+            cycle = visit(target, [*path, node])
             if cycle:
                 return cycle
         done.add(node)

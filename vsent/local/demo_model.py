@@ -36,7 +36,7 @@ def ensure_demo_model(log: Path | None = None) -> Path:
     target = demo_model_dir()
     if (target / _MARKER).is_file():
         return target
-    from vs_model.synthetic import make_meld_dataset
+    from vsent.local.synthetic import make_meld_dataset
 
     target.parent.mkdir(parents=True, exist_ok=True)
     train_script = REPO_ROOT / "model" / "train.py"

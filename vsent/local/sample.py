@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from vs_model.synthetic import SyntheticUtterance, make_speech_video
+from vsent.local.synthetic import SyntheticUtterance, make_speech_video
 
 SAMPLE_UTTERANCES = (
     SyntheticUtterance("I can't believe we actually won the tickets!", 0.4, 2.8, "joy"),
