@@ -65,6 +65,7 @@ def test_sam_build_packages_the_functions_and_the_layer(
     assert (layer / "vs_common" / "__init__.py").is_file()
     assert (layer / "vs_common" / "schemas" / "result.schema.json").is_file()
     assert (layer / "aws_lambda_powertools").is_dir()
+    assert (layer / "pydantic_settings").is_dir()
     # The site publisher ships the web page as plain files: the build follows its `static` link.
     page = build / "SitePublisherFunction" / "static"
     assert (page / "index.html").is_file() and not (page / "index.html").is_symlink()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from types import SimpleNamespace
 
 import boto3
@@ -185,17 +186,52 @@ def test_schema_accepts_a_document_and_names_the_first_problem():
         results.validate({**make_result("j"), "segmentation": segmentation})
 
 
-def test_settings_come_from_the_environment():
-    settings = Settings.from_env(
-        {"JOBS_TABLE": "t", "BUCKET": "b", "UPLOAD_PREFIX": "in", "MAX_VIDEO_BYTES": "10"}
+def _settings_from(monkeypatch: pytest.MonkeyPatch, **variables: str) -> Settings:
+    """The settings read from an environment holding only `variables`."""
+    monkeypatch.setattr(os, "environ", dict(variables))
+    return Settings.from_env()
+
+
+def test_settings_come_from_the_environment(monkeypatch):
+    settings = _settings_from(
+        monkeypatch,
+        JOBS_TABLE="t",
+        BUCKET=" b ",
+        UPLOAD_PREFIX="in",
+        MAX_VIDEO_BYTES="10",
+        ENDPOINT_NAME="",
+        AWS_DEFAULT_REGION="eu-west-1",
+        AWS_ENDPOINT_URL="http://moto:5000",
     )
-    assert settings.upload_prefix == "in/"
-    assert settings.max_video_bytes == 10
-    assert settings.endpoint_name == ""
-    with pytest.raises(SettingsError, match="BUCKET"):
-        Settings.from_env({"JOBS_TABLE": "t"})
-    with pytest.raises(SettingsError, match="MAX_VIDEO_BYTES must be an integer"):
-        Settings.from_env({"JOBS_TABLE": "t", "BUCKET": "b", "MAX_VIDEO_BYTES": "lots"})
+    assert (settings.bucket, settings.upload_prefix, settings.results_prefix) == (
+        "b",
+        "in/",
+        "results/",
+    )
+    assert (settings.max_video_bytes, settings.max_video_seconds) == (10, 600)
+    assert (settings.endpoint_name, settings.region) == ("", "eu-west-1")
+    assert settings.cognito_endpoint_url == "http://moto:5000"
+    assert not settings.local_key_fallback
+    with pytest.raises(SettingsError, match="environment variable BUCKET is required"):
+        _settings_from(monkeypatch, JOBS_TABLE="t", BUCKET="  ")
+    with pytest.raises(
+        SettingsError, match="MAX_VIDEO_BYTES='lots': Input should be a valid integer"
+    ):
+        _settings_from(monkeypatch, JOBS_TABLE="t", BUCKET="b", MAX_VIDEO_BYTES="lots")
+
+
+def test_unverified_keys_are_trusted_only_when_sam_local_and_the_flag_say_so(monkeypatch):
+    required = {"JOBS_TABLE": "t", "BUCKET": "b"}
+    for sam_local, flag, trusted in (
+        ("true", "true", True),
+        ("true", "", False),
+        ("", "true", False),
+        ("false", "true", False),
+    ):
+        settings = _settings_from(
+            monkeypatch, **required, AWS_SAM_LOCAL=sam_local, VS_LOCAL_KEY_FALLBACK=flag
+        )
+        assert settings.local_key_fallback is trusted
 
 
 def test_pagination_tokens_round_trip_only_for_their_owner():
@@ -231,8 +267,8 @@ def _job(status: JobStatus, **fields) -> Job:
     )
 
 
-def test_job_views_carry_only_the_parts_that_apply():
-    settings = Settings.from_env({"JOBS_TABLE": "t", "BUCKET": "b", "UPLOAD_URL_EXPIRES_S": "60"})
+def test_job_views_carry_only_the_parts_that_apply(monkeypatch):
+    settings = _settings_from(monkeypatch, JOBS_TABLE="t", BUCKET="b", UPLOAD_URL_EXPIRES_S="60")
     s3 = boto3.client(
         "s3", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="s"
     )

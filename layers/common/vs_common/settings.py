@@ -1,10 +1,16 @@
-"""Configuration of the Lambda functions, read from the environment in one place."""
+"""Configuration of the Lambda functions, read from the environment in one place.
+
+Each field is read from the environment variable of the same name in upper case (the names
+template.yaml's Globals set); the few that follow AWS's own names say so with an alias.
+"""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import AfterValidator, AliasChoices, Field, ValidationError
+from pydantic_core import ErrorDetails
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MIB = 1024 * 1024
 
@@ -13,44 +19,31 @@ class SettingsError(RuntimeError):
     """A required environment variable is missing or malformed."""
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
+def _folder(prefix: str) -> str:
+    return prefix if prefix.endswith("/") else prefix + "/"
 
 
-def _prefix(env: Mapping[str, str], name: str, default: str) -> str:
-    value = env.get(name, "").strip() or default
-    return value if value.endswith("/") else value + "/"
+# Present and not blank: a blank table or bucket name would only fail later, at the first call.
+Required = Annotated[str, Field(min_length=1)]
+# An S3 key prefix, always ending in "/" so that keys can be appended to it.
+Prefix = Annotated[str, AfterValidator(_folder)]
 
 
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    return env.get(name, "").strip().lower() == "true"
-
-
-def _required(env: Mapping[str, str], name: str) -> str:
-    value = env.get(name, "").strip()
-    if not value:
-        raise SettingsError(f"environment variable {name} is required")
-    return value
-
-
-@dataclass(frozen=True)
-class Settings:
+class Settings(BaseSettings):
     """Everything the functions need to know about the stack they run in."""
 
-    jobs_table: str
-    idempotency_table: str
-    bucket: str
-    endpoint_name: str
-    upload_prefix: str = "uploads/"
-    requests_prefix: str = "requests/"
-    results_prefix: str = "results/"
-    failures_prefix: str = "failures/"
+    # Blank variables count as unset, so that the template may set one to "" for "default".
+    model_config = SettingsConfigDict(frozen=True, env_ignore_empty=True, str_strip_whitespace=True)
+
+    jobs_table: Required
+    bucket: Required
+    # Only submit needs the idempotency table, and only the api the pagination key (each checks).
+    idempotency_table: str = ""
+    endpoint_name: str = ""
+    upload_prefix: Prefix = "uploads/"
+    requests_prefix: Prefix = "requests/"
+    results_prefix: Prefix = "results/"
+    failures_prefix: Prefix = "failures/"
     max_video_bytes: int = 2048 * MIB
     max_video_seconds: int = 600
     # How long SageMaker may work on one video before the invocation fails (AWS default: 900 s).
@@ -64,51 +57,42 @@ class Settings:
     # that holds it (on AWS, where the template generates one).
     pagination_secret: str = ""
     pagination_secret_arn: str = ""
-    region: str = "us-east-1"
+    region: str = Field(
+        "us-east-1", validation_alias=AliasChoices("AWS_REGION", "AWS_DEFAULT_REGION")
+    )
     # Identity: the users' API keys, the Cognito user pool and its app client, the usage plan.
     keys_table: str = ""
     user_pool_id: str = ""
     user_pool_client_id: str = ""
     usage_plan_name: str = ""
     # Where Cognito's keys are fetched from when it is not AWS (moto locally); empty on AWS.
-    cognito_endpoint_url: str = ""
-    # Unverified API keys stand for a (hashed) owner only under `sam local`, and only when
-    # VS_LOCAL_KEY_FALLBACK=true is set as well; the template never sets it (a test checks).
-    local_key_fallback: bool = False
+    cognito_endpoint_url: str = Field(
+        "", validation_alias=AliasChoices("AWS_ENDPOINT_URL_COGNITO_IDP", "AWS_ENDPOINT_URL")
+    )
+    # Set by `sam local` in the functions' containers, never on AWS.
+    sam_local: bool = Field(False, validation_alias="AWS_SAM_LOCAL")
+    vs_local_key_fallback: bool = False
     # The web page's origin, answered in CORS headers; empty answers no browser origin.
     allowed_origin: str = ""
 
+    @property
+    def local_key_fallback(self) -> bool:
+        """Whether unverified API keys stand for a (hashed) owner: only under `sam local`, and
+        only when VS_LOCAL_KEY_FALLBACK=true is set as well (the template never sets it)."""
+        return self.sam_local and self.vs_local_key_fallback
+
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        """Read the settings from `env` (the process environment by default)."""
-        env = os.environ if env is None else env
-        return cls(
-            jobs_table=_required(env, "JOBS_TABLE"),
-            idempotency_table=env.get("IDEMPOTENCY_TABLE", "").strip(),
-            bucket=_required(env, "BUCKET"),
-            endpoint_name=env.get("ENDPOINT_NAME", "").strip(),
-            upload_prefix=_prefix(env, "UPLOAD_PREFIX", "uploads/"),
-            requests_prefix=_prefix(env, "REQUESTS_PREFIX", "requests/"),
-            results_prefix=_prefix(env, "RESULTS_PREFIX", "results/"),
-            failures_prefix=_prefix(env, "FAILURES_PREFIX", "failures/"),
-            max_video_bytes=_int(env, "MAX_VIDEO_BYTES", 2048 * MIB),
-            max_video_seconds=_int(env, "MAX_VIDEO_SECONDS", 600),
-            invocation_timeout_s=_int(env, "INVOCATION_TIMEOUT_S", 3600),
-            retention_days=_int(env, "RETENTION_DAYS", 30),
-            upload_url_expires_s=_int(env, "UPLOAD_URL_EXPIRES_S", 900),
-            result_inline_max_bytes=_int(env, "RESULT_INLINE_MAX_BYTES", 256 * 1024),
-            result_max_bytes=_int(env, "RESULT_MAX_BYTES", 32 * MIB),
-            pagination_secret=env.get("PAGINATION_SECRET", "").strip(),
-            pagination_secret_arn=env.get("PAGINATION_SECRET_ARN", "").strip(),
-            region=env.get("AWS_REGION", "").strip() or env.get("AWS_DEFAULT_REGION", "us-east-1"),
-            keys_table=env.get("KEYS_TABLE", "").strip(),
-            user_pool_id=env.get("USER_POOL_ID", "").strip(),
-            user_pool_client_id=env.get("USER_POOL_CLIENT_ID", "").strip(),
-            usage_plan_name=env.get("USAGE_PLAN_NAME", "").strip(),
-            cognito_endpoint_url=(
-                env.get("AWS_ENDPOINT_URL_COGNITO_IDP", "").strip()
-                or env.get("AWS_ENDPOINT_URL", "").strip()
-            ),
-            local_key_fallback=_flag(env, "AWS_SAM_LOCAL") and _flag(env, "VS_LOCAL_KEY_FALLBACK"),
-            allowed_origin=env.get("ALLOWED_ORIGIN", "").strip(),
-        )
+    def from_env(cls) -> Settings:
+        """Read the settings from the process environment; SettingsError names what is wrong."""
+        try:
+            return cls()
+        except ValidationError as exc:
+            raise SettingsError("; ".join(_describe(error) for error in exc.errors())) from exc
+
+
+def _describe(error: ErrorDetails) -> str:
+    # A field's location is its name or its first alias: upper-cased, the variable's name.
+    name = str(error["loc"][0]).upper()
+    if error["type"] in ("missing", "string_too_short"):
+        return f"environment variable {name} is required"
+    return f"{name}={error['input']!r}: {error['msg']}"
