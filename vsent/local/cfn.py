@@ -1,4 +1,4 @@
-"""CloudFormation YAML with short tags, and an evaluator for the intrinsic functions it uses."""
+"""CloudFormation templates: reading them, and an evaluator for the intrinsic functions they use."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-import yaml
+from cfnlint.decode import decode
 
 _NO_VALUE = object()
 _SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
@@ -17,39 +17,16 @@ class TemplateError(ValueError):
     """The template uses something the local stack cannot evaluate."""
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """SafeLoader that turns `!Ref X` and friends into their long `{"Fn::X": …}` form."""
-
-
-def _short_tag(tag: str) -> Callable[[yaml.Loader, yaml.Node], dict[str, Any]]:
-    # Ref and Condition keep their names in long form; every other tag becomes Fn::<tag>.
-    name = tag if tag in ("Ref", "Condition") else f"Fn::{tag}"
-
-    def construct(loader: yaml.Loader, node: yaml.Node) -> dict[str, Any]:
-        if isinstance(node, yaml.ScalarNode):
-            value: Any = loader.construct_scalar(node)
-            if tag == "GetAtt":
-                value = value.split(".", 1)
-        elif isinstance(node, yaml.SequenceNode):
-            value = loader.construct_sequence(node, deep=True)
-        else:
-            value = loader.construct_mapping(node, deep=True)
-        return {name: value}
-
-    return construct
-
-
-for _tag in (
-    "Ref", "GetAtt", "Sub", "If", "Equals", "Not", "And", "Or", "Condition", "Join", "Select",
-    "Split", "FindInMap", "GetAZs", "ImportValue", "Base64", "Cidr", "ToJsonString", "Length",
-):  # fmt: skip
-    _CfnLoader.add_constructor(f"!{_tag}", _short_tag(_tag))
-
-
 def load_template(path: Path) -> dict[str, Any]:
-    """Parse a CloudFormation/SAM YAML template, short tags included."""
-    with path.open(encoding="utf-8") as handle:
-        document = yaml.load(handle, Loader=_CfnLoader)
+    """Parse a CloudFormation/SAM template (YAML with short tags, or JSON) with cfn-lint's decoder.
+
+    `!Ref X` and friends come back in their long `{"Fn::X": …}` form; the dicts, lists and strings
+    are subclasses that also carry their position in the file.
+    """
+    document, problems = decode(str(path))
+    if problems:
+        details = "; ".join(f"line {match.linenumber}: {match.message}" for match in problems)
+        raise TemplateError(f"{path} cannot be parsed: {details}")
     if not isinstance(document, dict) or "Resources" not in document:
         raise TemplateError(f"{path} is not a CloudFormation template (no Resources)")
     return document
