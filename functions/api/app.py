@@ -7,12 +7,20 @@ the job of an object), DELETE /jobs/{job_id}; POST /keys, GET /keys, DELETE /key
 GET /usage; GET /operator/jobs/{job_id}, GET /operator/jobs (direct uploads only).
 Errors are JSON {"error": {"code", "message"}}; another user's job answers 404 exactly as a
 missing one does.
+
+The modules beside this one (api_*.py) hold no settings or clients, only code given them: a
+process that runs several copies of this handler (the local stack, the unit tests) imports
+them once for all, while each copy of this module reads its own settings.
 """
 
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+from api_callers import caller_of
+from api_errors import ApiError, error_response, unauthorized, validation_error_response
+from api_uploads import new_upload
+from api_usage import usage_report
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import (
     APIGatewayRestResolver,
@@ -38,14 +46,12 @@ from vs_common.apikeys import (
     new_key_value,
 )
 from vs_common.deletion import delete_job_objects
-from vs_common.identity import AuthMethod, Caller, header, local_owner
+from vs_common.identity import AuthMethod, Caller
 from vs_common.invocation import per_invocation_logs
-from vs_common.jobs import DIRECT_OWNER, InvalidTransition, Job, JobStatus, utc_now
-from vs_common.keys import is_job_id, new_job_id, upload_key
+from vs_common.jobs import DIRECT_OWNER, InvalidTransition, Job, JobStatus
+from vs_common.keys import is_job_id
 from vs_common.pagination import InvalidToken, TokenSigner
-from vs_common.presign import transcript_post, video_post
 from vs_common.settings import Settings, SettingsError
-from vs_common.sidecars import transcript_key
 from vs_common.store import JobBusy, JobStore
 
 SETTINGS = Settings.from_env()
@@ -70,59 +76,25 @@ app = APIGatewayRestResolver(enable_validation=True, cors=CORS)
 store = JobStore(aws.table(SETTINGS.jobs_table), SETTINGS.retention_days)
 keys = KeyStore(aws.table(SETTINGS.keys_table))
 plan_keys = UsagePlanKeys(aws.client("apigateway"), SETTINGS.usage_plan_name)
-OPERATOR_PREFIX = "/operator/"
-
-
-class ApiError(Exception):
-    """An error the caller should see, with its HTTP status and a stable code."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
-
-def _error(status: int, code: str, message: str) -> Response:
-    return Response(
-        status_code=status,
-        content_type=content_types.APPLICATION_JSON,
-        body={"error": {"code": code, "message": message}},
-    )
-
-
-def _operator() -> Caller | None:
-    """The operator: a SigV4-signed request API Gateway verified (AWS_IAM) from this account."""
-    identity = app.current_event.request_context.identity
-    own_account = app.lambda_context.invoked_function_arn.split(":")[4]
-    if identity.user_arn and identity.account_id == own_account:
-        return Caller(identity.user_arn, AuthMethod.OPERATOR)
-    return None
 
 
 def _caller() -> Caller | None:
-    """Who calls: the operator on the operator routes, else the authorizer's user."""
-    if app.current_event.resource.startswith(OPERATOR_PREFIX):
-        return _operator()
-    caller = Caller.from_context(app.current_event.request_context.authorizer.raw_event)
-    if caller is None and SETTINGS.local_key_fallback:
-        # `sam local start-api --disable-authorizer`: an unverified key, kept only as a hash.
-        value = header(app.current_event.headers, "x-api-key")
-        caller = Caller(local_owner(value), AuthMethod.LOCAL) if value else None
-    if caller is None or caller.method is AuthMethod.OPERATOR:
-        return None
-    return caller
+    return caller_of(
+        app.current_event, app.lambda_context.invoked_function_arn, SETTINGS.local_key_fallback
+    )
 
 
 def identify(router: APIGatewayRestResolver, next_middleware: Callable) -> Response:
     """Reject requests without an identity for their route; remember the caller."""
     caller = _caller()
     if caller is None:
-        return _error(401, "unauthorized", "sign in or send a valid x-api-key header")
+        return unauthorized()
     router.append_context(caller=caller)
     return next_middleware(router)
 
 
+# Powertools puts its request validation ahead of every middleware given here, so a request
+# that fails validation never reaches `identify`: _handle_validation checks the caller again.
 app.use(middlewares=[identify])
 
 
@@ -180,40 +152,7 @@ def _detail(job: Job) -> dict[str, Any]:
 @tracer.capture_method
 def create_upload(request: UploadRequest) -> Response[dict[str, Any]]:
     """Make a job and a presigned POST that only accepts its video (and one for its sidecar)."""
-    owner = _owner()
-    if request.size_bytes is not None and request.size_bytes > SETTINGS.max_video_bytes:
-        raise ApiError(
-            422,
-            "too_large",
-            f"size_bytes {request.size_bytes} is over the limit of {SETTINGS.max_video_bytes}",
-        )
-    job_id = new_job_id()
-    key = upload_key(SETTINGS.upload_prefix, job_id, request.filename)
-    now = utc_now()
-    store.create(
-        Job(
-            job_id=job_id,
-            owner=owner,
-            status=JobStatus.AWAITING_UPLOAD,
-            created_at=now,
-            updated_at=now,
-            object_key=key,
-            filename=request.filename,
-            content_type=request.content_type,
-            size_bytes=request.size_bytes,
-            expires_at=store.expiry(),
-        )
-    )
-    s3 = aws.client("s3")
-    body: dict[str, Any] = {
-        "job_id": job_id,
-        "key": key,
-        "upload": video_post(s3, SETTINGS, key, owner, request.content_type),
-        "expires_in": SETTINGS.upload_url_expires_s,
-    }
-    if request.transcript_filename is not None:
-        sidecar = transcript_key(key, request.transcript_filename)
-        body["transcript_upload"] = transcript_post(s3, SETTINGS, sidecar, owner)
+    body = new_upload(store, aws.client("s3"), SETTINGS, _owner(), request)
     metrics.add_metric(name="UploadsCreated", unit=MetricUnit.Count, value=1)
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=body)
 
@@ -329,72 +268,44 @@ def revoke_key(key_id: str) -> Response[str]:
 @tracer.capture_method
 def get_usage() -> dict[str, Any]:
     """The usage plan's limits and this month's requests per key of the caller."""
-    owner = _owner()
-    plan = plan_keys.plan
-    today = datetime.now(UTC).date()
-    start = today.replace(day=1)
-    records = keys.list(owner)
-    meter = keys.meter_key_id(owner)
-    ids = [record.key_id for record in records] + ([meter] if meter else [])
-    used = plan_keys.usage(ids, start, today)
-    quota = plan.get("quota") or {}
-    limit = quota.get("limit")
-
-    def entry(key_id: str, name: str) -> dict[str, Any]:
-        remaining = None if limit is None else max(0, int(limit) - used[key_id])
-        return {"key_id": key_id, "name": name, "used": used[key_id], "remaining": remaining}
-
-    return {
-        "throttle": {
-            "rate_limit": (plan.get("throttle") or {}).get("rateLimit"),
-            "burst_limit": (plan.get("throttle") or {}).get("burstLimit"),
-        },
-        "quota": {"limit": limit, "period": quota.get("period")},
-        "period": {"start": start.isoformat(), "end": today.isoformat()},
-        "keys": [entry(record.key_id, record.name) for record in records],
-        "token_requests": entry(meter, "token requests") if meter else None,
-    }
+    return usage_report(keys, plan_keys, _owner(), datetime.now(UTC).date())
 
 
 @app.exception_handler(ApiError)
 def _handle_api_error(exc: ApiError) -> Response:
-    return _error(exc.status, exc.code, exc.message)
+    return error_response(exc.status, exc.code, exc.message)
 
 
 @app.exception_handler(RequestValidationError)
 def _handle_validation(exc: RequestValidationError) -> Response:
+    # Validation ran before `identify` (see app.use): an anonymous caller gets 401 here, not
+    # a 422 that would tell them the route's parameters and body schema.
     if _caller() is None:
-        return _error(401, "unauthorized", "sign in or send a valid x-api-key header")
-    errors = exc.errors()
-    if any(err.get("type") == "json_invalid" for err in errors):
-        return _error(400, "invalid_json", "the request body is not valid JSON")
-    parts = []
-    for err in errors:
-        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "request"
-        message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
-        parts.append(f"{where}: {message}")
-    return _error(422, "validation_error", "; ".join(parts))
+        return unauthorized()
+    return validation_error_response(exc)
 
 
 @app.exception_handler(InvalidToken)
 def _handle_bad_token(exc: InvalidToken) -> Response:
-    return _error(400, "invalid_next_token", str(exc))
+    return error_response(400, "invalid_next_token", str(exc))
 
 
 @app.exception_handler(InvalidTransition)
 def _handle_conflict(exc: InvalidTransition) -> Response:
-    return _error(409, "conflict", str(exc))
+    return error_response(409, "conflict", str(exc))
 
 
 @app.not_found
 def _handle_not_found(_: Exception) -> Response:
-    return _error(404, "not_found", "no such route")
+    return error_response(404, "not_found", "no such route")
 
 
 @app.exception_handler(Exception)
 def _handle_unexpected(exc: Exception) -> Response:
     logger.exception("unexpected error")
-    return _error(500, "internal_error", "something went wrong on our side; try again later")
+    return error_response(
+        500, "internal_error", "something went wrong on our side; try again later"
+    )
 
 
 @per_invocation_logs(logger, correlation_id_path=correlation_paths.API_GATEWAY_REST)

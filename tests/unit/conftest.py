@@ -10,6 +10,7 @@ import importlib.util
 import io
 import json
 import os
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from types import ModuleType
@@ -69,11 +70,18 @@ def stack(env: pytest.MonkeyPatch) -> Iterator[Stack]:
 
 
 def _load(name: str) -> ModuleType:
-    path = ROOT / "functions" / name / "app.py"
-    spec = importlib.util.spec_from_file_location(f"vs_fn_{name}_{uuid.uuid4().hex}", path)
+    folder = ROOT / "functions" / name
+    spec = importlib.util.spec_from_file_location(
+        f"vs_fn_{name}_{uuid.uuid4().hex}", folder / "app.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    # The modules beside app.py import by their plain names, as in the Lambda runtime.
+    sys.path.insert(0, str(folder))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(folder))
     return module
 
 

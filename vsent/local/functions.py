@@ -79,7 +79,9 @@ def _load_handler(spec: FunctionSpec, environment: int) -> Handler:
     """Import `app.py` of the function's CodeUri under a unique module name.
 
     Every function has a module called `app`; a unique name keeps them apart in one process.
-    The function's folder is on sys.path while it imports, as it is in the Lambda runtime.
+    The function's folder is on sys.path while it imports, as it is in the Lambda runtime, so
+    the modules beside app.py import by their plain names: once per process, shared by every
+    environment, which is why they hold no settings or clients of their own.
     """
     module_name, _, attribute = spec.handler.rpartition(".")
     path = spec.code_uri / f"{module_name.replace('.', '/')}.py"
