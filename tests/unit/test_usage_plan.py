@@ -9,15 +9,15 @@ from types import SimpleNamespace
 import pytest
 from support import SPEC
 
-from vsent.local import api_gateway
-from vsent.local.api_gateway import UsagePlan
+from vsent.local import usage_plan
+from vsent.local.usage_plan import UsagePlan
 
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
     """The gateway's monotonic clock, moved by hand."""
     now = SimpleNamespace(t=100.0)
-    monkeypatch.setattr(api_gateway, "time", SimpleNamespace(monotonic=lambda: now.t))
+    monkeypatch.setattr(usage_plan, "time", SimpleNamespace(monotonic=lambda: now.t))
     return now
 
 

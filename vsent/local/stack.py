@@ -22,11 +22,12 @@ from typing import IO, Any
 import boto3
 
 from vs_common.site import page_config
-from vsent.local.api_gateway import ApiConfig, Route, UsagePlan, gateway_server
+from vsent.local.api_gateway import gateway_server
 from vsent.local.async_endpoint import AsyncEndpoint, Ledger
 from vsent.local.default_model import is_demo_model
 from vsent.local.event_source import QueueSource, SqsPoller
 from vsent.local.functions import LocalFunction
+from vsent.local.gateway_config import ApiConfig, Route
 from vsent.local.http_util import BackgroundServer
 from vsent.local.model_server import ModelServerProcess
 from vsent.local.moto_fidelity import complete_s3_event_notifications, serve_usage_plan_usage
@@ -35,6 +36,7 @@ from vsent.local.resources import create_resources, usage_plan_key_lookup
 from vsent.local.runtime_api import runtime_server
 from vsent.local.sigv4 import SigV4Verifier
 from vsent.local.template_reader import build_spec
+from vsent.local.usage_plan import UsagePlan
 from vsent.local.users import DemoUser, create_demo_user, save_demo_user, saved_demo_user
 from vsent.local.web import SiteServer
 from vsent.local_info import LEDGER_FILE, LOCAL_CREDENTIALS, MODEL_SERVER_PID_FILE, StackInfo
