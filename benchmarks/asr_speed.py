@@ -1,6 +1,6 @@
 """Speech recognition: time to transcribe the 60 s benchmark speech, and its word accuracy.
 
-It transcribes the speech track of `inference_speed.py`'s 60 s video (espeak-ng lines every 4 s,
+It transcribes the speech track of `speech_videos.py`'s 60 s video (espeak-ng lines every 4 s,
 generated once and cached) with the endpoint's Whisper base (faster-whisper, int8 on CPU) and
 prints the model's load time, the transcription time (voice activity + Whisper, the endpoint's
 ``segment`` stage; wall clock and the process's CPU time, steadier on a shared machine) for each
@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 sys.path[:0] = [str(ROOT.parent / "model"), str(ROOT)]
 
-from inference_speed import BASE_SECONDS, LINES, transcript_times, video_path  # noqa: E402
+from speech_videos import BASE_SECONDS, LINES, transcript_times, video_path  # noqa: E402
 
 CONTRACTIONS = {"can't": "can not", "cannot": "can not", "won't": "will not"}
 SUFFIXES = {"n't": " not", "'m": " am", "'re": " are", "'ll": " will", "'ve": " have"}

@@ -40,34 +40,16 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from preprocess_measures import child_decode, child_fidelity, child_preprocess
+from speech_videos import KINDS, video_path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT / "model")]
 
-LINES = [
-    ("I can't believe we finally made it here", "joy"),
-    ("Why would you ever do something like that", "anger"),
-    ("Please don't leave me alone in this place", "fear"),
-    ("Well, I suppose that is one way to see it", "neutral"),
-    ("I miss the way things used to be", "sadness"),
-    ("Wait, you did what? No way!", "surprise"),
-    ("Ugh, that smells absolutely awful", "disgust"),
-]
-SPACING_S = 4.0
-# Videos are this long a stretch of generated speech, repeated: a 720p encode with x264's
-# defaults is far slower than decoding it.
-BASE_SECONDS = 20
+# Pixels and scores are compared on videos this long (longer ones repeat the same stretch).
 FIDELITY_SECONDS = 60
-SPOKEN_S = 3.0
-KINDS = {
-    "bframes": {"crf": "23", "x264-params": "scenecut=0"},
-    "pframes": {
-        "crf": "23",
-        "x264-params": "bframes=0:keyint=30:min-keyint=30:scenecut=0:ref=1",
-    },
-}
 # The option-by-option table: each saving alone, then together (the default), then with the
 # loop filter skipped on top.
 OPTIONS = {
@@ -78,101 +60,6 @@ OPTIONS = {
     "both + loop filter off on non-ref": {"skip_loop_filter": "noref"},
     "both + loop filter off everywhere": {"skip_loop_filter": "all"},
 }
-
-
-def video_path(cache: Path, seconds: int, kind: str) -> Path:
-    """The cached 720p video of ``seconds`` seconds and stream ``kind``, generated on first use.
-
-    The synthetic generator paints per-pixel noise, which at 720p would make an incompressible
-    ~30 Mbit/s file unlike any upload; so the speech video is made small and upscaled to 720p
-    while re-encoding with the kind's settings, its AAC track copied as it is.
-    """
-    from vsent.local.synthetic import SyntheticUtterance, make_speech_video
-
-    speech = shutil.which("espeak-ng") is not None
-    suffix = "" if speech else "-silent"
-    path = cache / f"speech-{seconds}s-720p-{kind}{suffix}.mp4"
-    if path.exists():
-        return path
-    started = time.perf_counter()
-    partial = path.with_suffix(".part.mp4")
-    if seconds > BASE_SECONDS and seconds % BASE_SECONDS == 0:
-        # Longer videos repeat the base stretch (remuxed, not re-encoded): the lines fall on
-        # the same 4 s grid, and each repeat starts with a keyframe.
-        concatenate(video_path(cache, BASE_SECONDS, kind), seconds // BASE_SECONDS, partial)
-    else:
-        small = cache / f"speech-{seconds}s-small{suffix}.mp4"
-        if not small.exists():
-            lines = (LINES * seconds)[:seconds]
-            utterances = [
-                SyntheticUtterance(text, start, start + SPOKEN_S, emotion)
-                for start, (text, emotion) in zip(transcript_times(seconds), lines, strict=False)
-            ]
-            make_speech_video(
-                small, utterances if speech else [], size=(320, 180), fps=30, seconds=seconds
-            )
-        upscale_720p(small, partial, KINDS[kind])
-    partial.rename(path)
-    print(f"  generated {path.name} in {time.perf_counter() - started:.0f} s", flush=True)
-    return path
-
-
-def concatenate(source: Path, times: int, target: Path) -> None:
-    """``source`` played ``times`` times in a row, as one file (packets copied)."""
-    import av
-
-    with av.open(str(target), "w", format="mp4") as dst:
-        outputs: dict[int, av.stream.Stream] = {}
-        ends: dict[int, int] = {}  # per stream: where the next repeat's first packet goes
-        for _ in range(times):
-            offsets: dict[int, int] = {}
-            with av.open(str(source)) as src:
-                if not outputs:
-                    outputs = {s.index: dst.add_stream_from_template(s) for s in src.streams}
-                for packet in src.demux():
-                    if packet.dts is None:
-                        continue
-                    index, time_base = packet.stream.index, packet.time_base
-                    offset = offsets.setdefault(index, ends.get(index, packet.dts) - packet.dts)
-                    packet.pts += offset
-                    packet.dts += offset
-                    ends[index] = packet.dts + max(packet.duration or 0, 1)
-                    packet.stream = outputs[index]
-                    packet.time_base = time_base
-                    dst.mux(packet)
-
-
-def upscale_720p(source: Path, target: Path, options: dict[str, str]) -> None:
-    """Re-encode ``source`` as 1280x720 H.264 with x264 ``options``, copying its audio packets."""
-    import av
-
-    with av.open(str(source)) as src, av.open(str(target), "w", format="mp4") as dst:
-        video_in = src.streams.video[0]
-        video_out = dst.add_stream("libx264", rate=video_in.average_rate, options=options)
-        video_out.width, video_out.height, video_out.pix_fmt = 1280, 720, "yuv420p"
-        audio_out = None
-        if src.streams.audio:
-            audio_out = dst.add_stream_from_template(src.streams.audio[0])
-        for packet in src.demux():
-            if packet.dts is None:
-                continue
-            if packet.stream.type == "audio" and audio_out is not None:
-                packet.stream = audio_out
-                dst.mux(packet)
-            elif packet.stream.type == "video":
-                for frame in packet.decode():
-                    big = frame.reformat(width=1280, height=720, format="yuv420p")
-                    big.pts, big.time_base = frame.pts, frame.time_base
-                    # A decoded frame keeps its type, which x264 would obey: let it choose.
-                    big.pict_type = av.video.frame.PictureType.NONE
-                    dst.mux(video_out.encode(big))
-        dst.mux(video_out.encode(None))
-
-
-def transcript_times(seconds: int) -> list[float]:
-    """Start times of the spoken lines (one every SPACING_S seconds)."""
-    count = int((seconds - SPOKEN_S) // SPACING_S) + 1
-    return [0.5 + i * SPACING_S for i in range(count) if 0.5 + i * SPACING_S + SPOKEN_S <= seconds]
 
 
 def model_folder(cache: Path, preset_name: str) -> Path:
@@ -194,119 +81,6 @@ def model_folder(cache: Path, preset_name: str) -> Path:
     cfg = preset(preset_name, **overrides)
     save_model(folder, MultimodalSentimentModel(cfg), build_tokenizer(cfg), cfg)
     return folder
-
-
-def policy_of(options: dict) -> object:
-    """The media DecodePolicy for one row of OPTIONS."""
-    from vs_model.decode_plan import DecodePolicy
-
-    return DecodePolicy(**options)
-
-
-def cpu_seconds() -> float:
-    """User + system CPU time of this process and all its threads so far."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def child_decode(video: Path, device: str) -> dict[str, float]:
-    """One plain sequential decode of every video and audio frame (PyAV, same threading)."""
-    import av
-
-    from vs_model.media import _hwaccel
-
-    started, cpu = time.perf_counter(), cpu_seconds()
-    with av.open(str(video), hwaccel=_hwaccel(device)) as container:
-        container.streams.video[0].thread_type = "AUTO"
-        for packet in container.demux(*container.streams.video, *container.streams.audio):
-            for _frame in packet.decode():
-                pass
-    return {"seconds": time.perf_counter() - started, "cpu": cpu_seconds() - cpu}
-
-
-def utterances_of(video: Path, segmentation: str, seconds: int, sample_rate: int) -> tuple:
-    """Audio (when decoded for segmenting) and the segmentation, as the predictor does it."""
-    import torch
-
-    from vs_model import media
-    from vs_model.segmentation import SegmentationOptions, needs_audio, segment
-    from vs_model.transcripts import Utterance
-
-    transcript = None
-    if segmentation == "transcript":
-        transcript = [Utterance(s, s + SPOKEN_S, "") for s in transcript_times(seconds)]
-    info = media.probe(video)
-    options = SegmentationOptions()
-    audio = None
-    if info.has_audio and needs_audio(transcript, options):
-        audio = media.load_audio(video, sample_rate)
-    cut = segment(
-        info.duration_s,
-        torch.zeros(0) if audio is None else audio,
-        sample_rate,
-        transcript,
-        None,
-        options,
-    )
-    return audio, cut
-
-
-def child_preprocess(
-    video: Path, preset_name: str, segmentation: str, seconds: int, options: dict, device: str
-) -> dict:
-    """The predictor's preprocessing: probe, audio, segmentation, frames and log-mel.
-
-    Everything is imported before the clock starts, as the endpoint has it loaded already.
-    """
-    import vs_model.segmentation  # noqa: F401  (speech recognition's imports take seconds)
-    from vs_model import media
-    from vs_model.config import preset
-
-    cfg = preset(preset_name)
-    started, cpu = time.perf_counter(), cpu_seconds()
-    audio, cut = utterances_of(video, segmentation, seconds, cfg.sample_rate)
-    windows = [(u.start_s, u.end_s) for u in cut.utterances]
-    media.extract(video, windows, cfg, audio=audio, policy=policy_of(options), device=device)
-    return {
-        "seconds": time.perf_counter() - started,
-        "cpu": cpu_seconds() - cpu,
-        "utterances": len(windows),
-    }
-
-
-def child_fidelity(
-    video: Path, model_dir: Path, segmentation: str, seconds: int, options: dict, depth: str
-) -> dict:
-    """Share of packets decoded; with ``depth`` "pixels" or "scores" also the largest pixel
-    difference of the sampled frames vs full decoding; with "scores" also the score change."""
-    from vs_model import media
-    from vs_model.decode_plan import DecodePolicy, plan
-    from vs_model.predictor import Predictor, PredictorSettings
-
-    predictor = Predictor(model_dir, PredictorSettings(device="cpu", batch_size=8))
-    cfg = predictor.cfg
-    audio, cut = utterances_of(video, segmentation, seconds, cfg.sample_rate)
-    windows = [(u.start_s, u.end_s) for u in cut.utterances]
-    scan = media._scan(video)
-    mask = plan(
-        scan.index, media._targets(windows, cfg.video_frames), scan.origin, policy_of(options)
-    )
-    answer: dict = {"decoded_share": 1.0 if mask is None else float(mask.mean())}
-    if depth == "plan":
-        return answer
-    full = media.extract(video, windows, cfg, audio=audio, policy=DecodePolicy.full())
-    new = media.extract(video, windows, cfg, audio=audio, policy=policy_of(options))
-    answer["pixel_diff"] = int((full.frames.int() - new.frames.int()).abs().max())
-    if depth == "scores":
-        before = predictor._score(cut, full.frames, full.mel)
-        after = predictor._score(cut, new.frames, new.mel)
-        answer["score_change"] = max(
-            abs(a_head.scores[label] - b_head.scores[label])
-            for a, b in zip(before, after, strict=True)
-            for a_head, b_head in ((a.emotion, b.emotion), (a.sentiment, b.sentiment))
-            for label in a_head.scores
-        )
-    return answer
 
 
 def run_child(args: list[str]) -> dict:

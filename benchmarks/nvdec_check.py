@@ -2,7 +2,7 @@
 
 Prints what was found (torch and its GPU, PyAV and its FFmpeg, the hardware device types the
 build knows, whether a CUDA decoder can be created), then, when it can, for each stream kind
-of ``inference_speed.py`` at 60 s 720p: one full decode pass on the CPU and on NVDEC, the
+of ``speech_videos.py`` at 60 s 720p: one full decode pass on the CPU and on NVDEC, the
 planned sampling of the endpoint on each, all in seconds per video-minute (medians of
 ``--repeat``), and the largest pixel difference of NVDEC's sampled frames against the CPU's.
 
@@ -64,7 +64,7 @@ def main() -> None:
         print("NVDEC is not usable here: the endpoint decodes on the CPU.")
         return
 
-    from inference_speed import KINDS, transcript_times, video_path
+    from speech_videos import KINDS, transcript_times, video_path
 
     args.cache.mkdir(parents=True, exist_ok=True)
     windows = [(s, s + 3.0) for s in transcript_times(60)]
