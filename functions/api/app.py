@@ -93,8 +93,9 @@ def identify(router: APIGatewayRestResolver, next_middleware: Callable) -> Respo
     return next_middleware(router)
 
 
-# Powertools puts its request validation ahead of every middleware given here, so a request
-# that fails validation never reaches `identify`: _handle_validation checks the caller again.
+# Powertools fixes the order of each route's middlewares: its request validation first, then
+# those given here. A request that fails validation never reaches `identify`, so
+# _handle_validation checks the caller again.
 app.use(middlewares=[identify])
 
 
