@@ -175,7 +175,7 @@ def main() -> None:
     if args.device == "cuda":
         import torch
 
-        from vs_model.media import cuda_decoding_available
+        from vs_model.video_file import cuda_decoding_available
 
         nvdec = "NVDEC" if cuda_decoding_available() else "no NVDEC in this PyAV: CPU decoding"
         device_name = f"cuda ({torch.cuda.get_device_name(0)}; {nvdec})"

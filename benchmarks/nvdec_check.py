@@ -28,10 +28,10 @@ def full_decode(video: Path, device: str) -> float:
     """Seconds of one decode of every video frame on ``device``."""
     import av
 
-    from vs_model.media import _hwaccel
+    from vs_model.video_file import decoder_hwaccel
 
     started = time.perf_counter()
-    with av.open(str(video), hwaccel=_hwaccel(device)) as container:
+    with av.open(str(video), hwaccel=decoder_hwaccel(device)) as container:
         stream = container.streams.video[0]
         if device == "cpu":
             stream.thread_type = "AUTO"
@@ -52,13 +52,14 @@ def main() -> None:
     from av.codec.hwaccel import hwdevices_available
 
     from vs_model import media
+    from vs_model.video_file import cuda_decoding_available
 
     print(f"torch {torch.__version__}, CUDA available: {torch.cuda.is_available()}")
     if torch.cuda.is_available():
         print(f"  GPU: {torch.cuda.get_device_name(0)}")
     print(f"PyAV {av.__version__}, libavcodec {av.library_versions['libavcodec']}")
     print(f"  hardware device types in this build: {', '.join(hwdevices_available()) or 'none'}")
-    usable = media.cuda_decoding_available()
+    usable = cuda_decoding_available()
     print(f"  CUDA decoder can be created: {usable}")
     if not usable:
         print("NVDEC is not usable here: the endpoint decodes on the CPU.")

@@ -27,10 +27,10 @@ def child_decode(video: Path, device: str) -> dict[str, float]:
     """One plain sequential decode of every video and audio frame (PyAV, same threading)."""
     import av
 
-    from vs_model.media import _hwaccel
+    from vs_model.video_file import decoder_hwaccel
 
     started, cpu = time.perf_counter(), cpu_seconds()
-    with av.open(str(video), hwaccel=_hwaccel(device)) as container:
+    with av.open(str(video), hwaccel=decoder_hwaccel(device)) as container:
         container.streams.video[0].thread_type = "AUTO"
         for packet in container.demux(*container.streams.video, *container.streams.audio):
             for _frame in packet.decode():
@@ -45,11 +45,12 @@ def utterances_of(video: Path, segmentation: str, seconds: int, sample_rate: int
     from vs_model import media
     from vs_model.segmentation import SegmentationOptions, needs_audio, segment
     from vs_model.transcripts import Utterance
+    from vs_model.video_probe import probe
 
     transcript = None
     if segmentation == "transcript":
         transcript = [Utterance(s, s + SPOKEN_S, "") for s in transcript_times(seconds)]
-    info = media.probe(video)
+    info = probe(video)
     options = SegmentationOptions()
     audio = None
     if info.has_audio and needs_audio(transcript, options):
@@ -95,15 +96,17 @@ def child_fidelity(
     difference of the sampled frames vs full decoding; with "scores" also the score change."""
     from vs_model import media
     from vs_model.decode_plan import DecodePolicy, plan
+    from vs_model.frame_sampling import sample_times
     from vs_model.predictor import Predictor, PredictorSettings
+    from vs_model.video_probe import scan
 
     predictor = Predictor(model_dir, PredictorSettings(device="cpu", batch_size=8))
     cfg = predictor.cfg
     audio, cut = utterances_of(video, segmentation, seconds, cfg.sample_rate)
     windows = [(u.start_s, u.end_s) for u in cut.utterances]
-    scan = media._scan(video)
+    scanned = scan(video)
     mask = plan(
-        scan.index, media._targets(windows, cfg.video_frames), scan.origin, policy_of(options)
+        scanned.index, sample_times(windows, cfg.video_frames), scanned.origin, policy_of(options)
     )
     answer: dict = {"decoded_share": 1.0 if mask is None else float(mask.mean())}
     if depth == "plan":

@@ -35,8 +35,8 @@ from tqdm.auto import tqdm
 from vs_model.config import ModelConfig
 from vs_model.datasets import DEFAULT_MAX_CLIP_SECONDS, clip_features
 from vs_model.labels import EMOTIONS, SENTIMENTS
-from vs_model.media import MediaError
 from vs_model.meld import MeldUtterance
+from vs_model.video_file import MediaError
 
 CACHE_FORMAT = "video-sentiment/feature-cache@1"
 INDEX_FILE = "index.json"

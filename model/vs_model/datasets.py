@@ -16,8 +16,10 @@ import torch
 from torch.utils.data import Dataset
 
 from vs_model.config import ModelConfig
-from vs_model.media import MediaError, extract, probe
+from vs_model.media import extract
 from vs_model.meld import MeldUtterance
+from vs_model.video_file import MediaError
+from vs_model.video_probe import probe
 
 LOGGER = logging.getLogger(__name__)
 
@@ -32,7 +34,7 @@ def clip_features(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Frames uint8 [T, 3, S, S] and log-mel float32 [n_mels, F] of a whole utterance clip.
 
-    Raises :class:`vs_model.media.MediaError` for a file that is not a decodable video.
+    Raises :class:`vs_model.video_file.MediaError` for a file that is not a decodable video.
     """
     info = probe(path)
     end = min(info.duration_s, max_seconds) if info.duration_s > 0 else max_seconds

@@ -153,7 +153,7 @@ def plan(
     """Boolean mask over the packets (decode order) to send to the decoder, or None for all.
 
     A target shows the last frame presented at or before it (the first frame for a target
-    before it), as :class:`vs_model.media._FrameSampler` reads a full decode.
+    before it), as :class:`vs_model.frame_sampling.FrameSampler` reads a full decode.
     """
     count = len(index)
     if count == 0 or not index.timed or not (policy.skip_nonref or policy.skip_gaps):

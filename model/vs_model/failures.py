@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import PurePosixPath
 
-from vs_model.media import MediaError
 from vs_model.predictor import InvalidInput
 from vs_model.segmentation import SegmentationError
 from vs_model.transcripts import TranscriptError
+from vs_model.video_file import MediaError
 
 FAILURE_CODES = (
     "not_a_video",

@@ -33,6 +33,8 @@ from vs_model.segmentation import (
 )
 from vs_model.text import dialogue_context, tokenize
 from vs_model.transcripts import TranscriptError, Utterance
+from vs_model.video_file import MediaError
+from vs_model.video_probe import probe
 
 RESULT_SCHEMA = "video-sentiment/result@1"
 ASR_SUBFOLDER = "asr"
@@ -231,8 +233,8 @@ class Predictor:
         started = time.perf_counter()
         timings: dict[str, float] = {}
         try:
-            info = media.probe(video)
-        except media.MediaError as exc:
+            info = probe(video)
+        except MediaError as exc:
             raise InvalidInput(str(exc)) from exc
         self._check_duration(info.duration_s)
         options = options or SegmentationOptions()
@@ -264,7 +266,7 @@ class Predictor:
                 features = media.extract(
                     video, windows, self.cfg, audio=audio, device=self.device.type
                 )
-            except media.MediaError as exc:
+            except MediaError as exc:
                 raise InvalidInput(str(exc)) from exc
             frames, mel = features.frames, features.mel
             timings["decode"] += time.perf_counter() - clock
@@ -312,7 +314,7 @@ class Predictor:
     def _audio(self, video: str | Path) -> torch.Tensor:
         try:
             return media.load_audio(video, self.cfg.sample_rate)
-        except media.MediaError as exc:
+        except MediaError as exc:
             raise InvalidInput(str(exc)) from exc
 
     @torch.inference_mode()

@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from vs_model import media
 from vs_model.decode_plan import DecodePolicy, PacketIndex, plan
+from vs_model.frame_sampling import sample_times
 from vs_model.media import sample_frames
+from vs_model.video_file import cuda_decoding_available
+from vs_model.video_probe import scan
 
 FPS = 25
 SECONDS = 8.0
@@ -64,8 +66,8 @@ def clip(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
 
 
 def decoded_share(path: Path, windows: list[tuple[float, float]], n_frames: int) -> float:
-    scan = media._scan(path)
-    mask = plan(scan.index, media._targets(windows, n_frames), scan.origin, DecodePolicy())
+    scanned = scan(path)
+    mask = plan(scanned.index, sample_times(windows, n_frames), scanned.origin, DecodePolicy())
     assert mask is not None
     return float(mask.mean())
 
@@ -91,8 +93,8 @@ def test_every_frame_of_a_window_can_be_sampled_exactly(clip):
 def test_bframes_are_skipped_inside_windows(tmp_path):
     codec, options = STREAMS["h264-bframes"]
     path = write_clip(tmp_path / "b.mp4", codec, options)
-    scan = media._scan(path)
-    assert sum(not r for r in scan.index.reference) > len(scan.index) / 3
+    scanned = scan(path)
+    assert sum(not r for r in scanned.index.reference) > len(scanned.index) / 3
     # One sampled frame in four: the non-reference B-frames between them are not decoded.
     share = decoded_share(path, [(0.0, SECONDS)], round(SECONDS * FPS / 4))
     assert share < 0.85
@@ -118,7 +120,7 @@ def test_untimed_or_empty_plans_fall_back():
 def test_cuda_decoding_falls_back_to_the_cpu(clip):
     cpu = sample_frames(clip, WINDOWS, 4, 32)
     gpu = sample_frames(clip, WINDOWS, 4, 32, device="cuda")
-    if not media.cuda_decoding_available():
+    if not cuda_decoding_available():
         assert torch.equal(gpu, cpu)
     else:
         # NVDEC decodes the same pictures; only its NV12 output's conversion may round apart.

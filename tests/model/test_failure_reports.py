@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from vs_model.failures import FAILURE_CODES, UPLOADED, report, request_filename
-from vs_model.media import MediaError, probe
 from vs_model.predictor import InvalidInput
 from vs_model.transcripts import TranscriptError
+from vs_model.video_file import MediaError
+from vs_model.video_probe import probe
 
 FAKE_MP4 = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + bytes(range(256)) * 64
 

@@ -10,7 +10,10 @@ import pytest
 import torch
 from media_files import cut_in_half, remux
 
-from vs_model.media import MediaError, extract, load_audio, log_mel, probe, sample_frames
+from vs_model.audio_features import log_mel
+from vs_model.media import extract, load_audio, sample_frames
+from vs_model.video_file import MediaError
+from vs_model.video_probe import probe
 from vsent.local.synthetic import (
     EMOTION_COLOURS,
     IDLE_COLOUR,

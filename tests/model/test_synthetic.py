@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from vs_model.labels import EMOTIONS
-from vs_model.media import probe
+from vs_model.video_probe import probe
 from vsent.local.synthetic import (
     MELD_COLUMNS,
     SPEECH_RATE,
