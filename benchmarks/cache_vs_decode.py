@@ -19,7 +19,8 @@ from torch.utils.data import DataLoader, Dataset
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "model"))
 
-from vs_model.cache import CachedDataset, build_cache
+from vs_model.cache_build import build_cache
+from vs_model.cache_read import CachedDataset
 from vs_model.config import preset
 from vs_model.datasets import ClipDataset, collate_items
 from vs_model.evaluation import MODEL_INPUTS

@@ -12,7 +12,9 @@ from pathlib import Path
 import torch
 from torch.utils.data import Dataset, Subset
 
-from vs_model.cache import CachedDataset, build_cache, is_cache, open_cache
+from vs_model.cache_build import build_cache
+from vs_model.cache_format import is_cache
+from vs_model.cache_read import CachedDataset, open_cache
 from vs_model.config import ModelConfig
 from vs_model.datasets import ClipDataset, TextDataset
 from vs_model.distributed import DistContext, barrier

@@ -6,15 +6,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from vs_model.cache import (
-    INDEX_FILE,
-    CachedDataset,
-    CacheError,
-    build_cache,
-    cache_parts,
-    is_cache,
-    open_cache,
-)
+from vs_model.cache_build import build_cache
+from vs_model.cache_format import INDEX_FILE, CacheError, cache_parts, is_cache
+from vs_model.cache_read import CachedDataset, open_cache
 from vs_model.config import preset
 from vs_model.distributed import single_process
 from vs_model.meld import load_split

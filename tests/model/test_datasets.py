@@ -7,7 +7,8 @@ import pytest
 import torch
 from torch.utils.data import DataLoader
 
-from vs_model.cache import CachedDataset, build_cache
+from vs_model.cache_build import build_cache
+from vs_model.cache_read import CachedDataset
 from vs_model.config import preset
 from vs_model.datasets import ClipDataset, batch_size_of, collate_items
 from vs_model.meld import load_split

@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args(argv)
 
-    from vs_model.cache import build_cache
+    from vs_model.cache_build import build_cache
     from vs_model.config import preset
     from vs_model.meld import load_split
     from vs_model.text import build_tokenizer
