@@ -26,8 +26,8 @@ from vs_model.datasets import ClipDataset, collate_items
 from vs_model.evaluation import MODEL_INPUTS
 from vs_model.meld import load_split
 from vs_model.network import MultimodalSentimentModel
+from vs_model.optimization import MultiTaskLoss
 from vs_model.text import build_tokenizer
-from vs_model.training import MultiTaskLoss
 from vsent.local.synthetic import make_meld_dataset
 
 

@@ -26,8 +26,8 @@ from vs_model.evaluation import head_report
 from vs_model.labels import EMOTIONS, SENTIMENTS
 from vs_model.meld import MeldUtterance, read_csv
 from vs_model.network import ModelOutput, TextEncoder
+from vs_model.optimization import MultiTaskLoss, class_weights
 from vs_model.text import build_tokenizer
-from vs_model.training import MultiTaskLoss, class_weights
 
 
 class TextOnlyHeads(nn.Module):

@@ -10,65 +10,54 @@ test. A resume checkpoint in ``/opt/ml/checkpoints`` (synced to S3 by SageMaker 
 lets a restarted job continue at the next epoch. ``torchrun`` launches DDP.
 
 This module holds the loop; its settings are in ``training_options``, its data in
-``training_data``, process groups in ``distributed`` and the resume checkpoint in ``resume``.
+``training_data``, the loss and schedules in ``optimization``, its reports and exported model in
+``training_reports``, process groups in ``distributed`` and the resume checkpoint in ``resume``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
 import random
-import shutil
 import time
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 from torch.utils.tensorboard import SummaryWriter
 
-from vs_model.checkpoint import load_model, save_model
+from vs_model.checkpoint import save_model
 from vs_model.config import ModelConfig
 from vs_model.distributed import (
     DistContext,
     barrier,
     broadcast_from_main,
     init_distributed,
-    make_loader,
     set_epoch,
     shutdown,
     sum_across,
     wrap_model,
 )
-from vs_model.evaluation import (
-    EvaluationReport,
-    collect_predictions,
-    evaluate,
-    model_inputs,
-    write_report,
-)
-from vs_model.labels import EMOTIONS, SENTIMENTS
-from vs_model.metric_lines import format_metric_line
+from vs_model.evaluation import model_inputs
 from vs_model.network import MultimodalSentimentModel
+from vs_model.optimization import SCHEDULES, MultiTaskLoss, amp_dtype, build_loss
 from vs_model.resume import RESUME_FILE, RunState, load_resume, restore, save_resume
 from vs_model.text import build_tokenizer
-from vs_model.training_data import (
-    channel_has_media,
-    dataset_labels,
-    open_run_datasets,
-    text_lengths,
-)
+from vs_model.training_data import channel_has_media, open_run_datasets, run_loader
 from vs_model.training_options import TrainOptions, model_config, parse_options
+from vs_model.training_reports import BEST_DIR, evaluate_split, finish_run, log_epoch
 
 LOGGER = logging.getLogger(__name__)
 
-BEST_DIR = "best-model"
-SUMMARY_FILE = "training_summary.json"
+# The validation figure each --select-metric choice maximises.
+SELECTION_METRICS = {
+    "score": "validation_score",
+    "emotion": "validation_emotion_weighted_f1",
+}
 
 
 @dataclass
@@ -87,92 +76,6 @@ def _seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def amp_dtype(device: torch.device, mode: str) -> torch.dtype | None:
-    """The autocast dtype: bf16 where the GPU supports it, else fp16; none on CPU or when off."""
-    if device.type != "cuda" or mode == "off":
-        return None
-    if mode == "fp16":
-        return torch.float16
-    if mode == "bf16" or torch.cuda.is_bf16_supported():
-        return torch.bfloat16
-    return torch.float16
-
-
-def class_weights(labels: torch.Tensor, n_classes: int) -> torch.Tensor:
-    """Inverse-frequency ("balanced") weights, ``N / (K * count)``; absent classes get 1."""
-    counts = torch.bincount(labels, minlength=n_classes).double()
-    weights = torch.where(counts > 0, labels.numel() / (n_classes * counts.clamp(min=1)), 1.0)
-    return weights.float()
-
-
-class MultiTaskLoss(nn.Module):
-    """Cross-entropy of both heads, summed; class weights and label smoothing are optional."""
-
-    def __init__(
-        self,
-        emotion_weights: torch.Tensor | None,
-        sentiment_weights: torch.Tensor | None,
-        label_smoothing: float,
-    ) -> None:
-        super().__init__()
-        self.emotion = nn.CrossEntropyLoss(weight=emotion_weights, label_smoothing=label_smoothing)
-        self.sentiment = nn.CrossEntropyLoss(
-            weight=sentiment_weights, label_smoothing=label_smoothing
-        )
-
-    def forward(self, output: Any, targets: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Loss of one batch; logits are promoted to float32 (they may come out of autocast)."""
-        return self.emotion(output.emotion_logits.float(), targets["emotion"]) + self.sentiment(
-            output.sentiment_logits.float(), targets["sentiment"]
-        )
-
-
-def _loss(train_set: Dataset, options: TrainOptions) -> MultiTaskLoss:
-    if options.class_weights == "none":
-        return MultiTaskLoss(None, None, options.label_smoothing)
-    return MultiTaskLoss(
-        class_weights(dataset_labels(train_set, "emotion"), len(EMOTIONS)),
-        class_weights(dataset_labels(train_set, "sentiment"), len(SENTIMENTS)),
-        options.label_smoothing,
-    )
-
-
-def warmup_linear(total_steps: int, warmup_fraction: float):
-    """LR multiplier: linear warm-up, then linear decay to zero over ``total_steps``."""
-    warmup = max(1, int(total_steps * warmup_fraction))
-
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
-
-    return factor
-
-
-SCHEDULES = {"linear": warmup_linear}
-
-
-def warmup_cosine(total_steps: int, warmup_fraction: float):
-    """LR multiplier: linear warm-up, then cosine decay to zero over ``total_steps``."""
-    warmup = max(1, int(total_steps * warmup_fraction))
-
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = min(1.0, (step - warmup) / max(1, total_steps - warmup))
-        return 0.5 * (1.0 + math.cos(math.pi * progress))
-
-    return factor
-
-
-SCHEDULES["cosine"] = warmup_cosine
-# The validation figure each --select-metric choice maximises.
-SELECTION_METRICS = {
-    "score": "validation_score",
-    "emotion": "validation_emotion_weighted_f1",
-}
 
 
 def _train_epoch(
@@ -212,36 +115,6 @@ def _train_epoch(
     return float(total[0] / total[1]) if total[1] > 0 else math.nan
 
 
-def _loader(
-    dataset: Dataset, options: TrainOptions, ctx: DistContext, *, train: bool
-) -> DataLoader:
-    return make_loader(
-        dataset,
-        options.batch_size,
-        ctx,
-        train=train,
-        seed=options.seed,
-        num_workers=options.num_workers,
-        lengths=text_lengths(dataset) if train else None,
-    )
-
-
-def _evaluate(
-    model: nn.Module,
-    dataset: Dataset,
-    split: str,
-    options: TrainOptions,
-    ctx: DistContext,
-    dtype: torch.dtype | None,
-    loss_fn: MultiTaskLoss | None,
-) -> EvaluationReport:
-    loader = _loader(dataset, options, ctx, train=False)
-    predictions = collect_predictions(
-        model, loader, ctx.device, autocast_dtype=dtype, loss_fn=loss_fn
-    )
-    return evaluate(predictions, split)
-
-
 def run(options: TrainOptions) -> TrainResult:
     """Train, select the best epoch on validation, export it and score it on test."""
     ctx = init_distributed()
@@ -274,14 +147,14 @@ def _run(options: TrainOptions, ctx: DistContext) -> TrainResult:
     optimizer = torch.optim.AdamW(
         raw_model.param_groups(options.learning_rates()), weight_decay=options.weight_decay
     )
-    train_loader = _loader(train_set, options, ctx, train=True)
+    train_loader = run_loader(train_set, options, ctx, train=True)
     total_steps = options.epochs * max(1, len(train_loader))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, SCHEDULES[options.schedule](total_steps, options.warmup_fraction)
     )
     dtype = amp_dtype(ctx.device, options.amp)
     scaler = torch.amp.GradScaler(ctx.device.type, enabled=dtype == torch.float16)
-    loss_fn = _loss(train_set, options).to(ctx.device)
+    loss_fn = build_loss(train_set, options).to(ctx.device)
 
     # What the resume checkpoint holds besides the run state; the model before any DDP wrapper.
     parts = {"model": raw_model, "optimizer": optimizer, "scheduler": scheduler, "scaler": scaler}
@@ -306,7 +179,7 @@ def _run(options: TrainOptions, ctx: DistContext) -> TrainResult:
         )
         metrics = None
         if ctx.is_main:
-            report = _evaluate(
+            report = evaluate_split(
                 raw_model, validation_set, "validation", options, ctx, dtype, loss_fn
             )
             metrics = {
@@ -316,7 +189,7 @@ def _run(options: TrainOptions, ctx: DistContext) -> TrainResult:
                 "learning_rate": scheduler.get_last_lr()[-1],
                 "epoch_seconds": time.monotonic() - started,
             }
-            _log_epoch(metrics, writer)
+            log_epoch(metrics, writer)
             if metrics[SELECTION_METRICS[options.select_metric]] > state.best_score:
                 save_model(options.checkpoint_dir / BEST_DIR, raw_model, tokenizer, cfg)
         _advance(state, broadcast_from_main(metrics, ctx), options)
@@ -326,7 +199,7 @@ def _run(options: TrainOptions, ctx: DistContext) -> TrainResult:
 
     test_payload = None
     if ctx.is_main:
-        test_payload = _finish(
+        test_payload = finish_run(
             options, state, validation_set, test_set, ctx, dtype, loss_fn, writer
         )
         writer.close()
@@ -353,60 +226,6 @@ def _advance(state: RunState, metrics: dict[str, float], options: TrainOptions) 
         state.finished = state.stopped_early = True
     if state.epoch >= options.epochs:
         state.finished = True
-
-
-def _log_epoch(metrics: dict[str, float], writer: SummaryWriter | None) -> None:
-    print(format_metric_line(metrics), flush=True)
-    if writer is None:
-        return
-    epoch = int(metrics["epoch"])
-    for name, value in metrics.items():
-        if name != "epoch":
-            channel, metric = name.split("_", 1)
-            writer.add_scalar(f"{channel}/{metric}", value, epoch)
-    writer.flush()
-
-
-def _finish(
-    options: TrainOptions,
-    state: RunState,
-    validation_set: Dataset,
-    test_set: Dataset | None,
-    ctx: DistContext,
-    dtype: torch.dtype | None,
-    loss_fn: MultiTaskLoss,
-    writer: SummaryWriter | None,
-) -> dict[str, Any] | None:
-    """Export the best model to the model folder, reload it from there and write the reports."""
-    best = options.checkpoint_dir / BEST_DIR
-    shutil.copytree(best, options.model_dir, dirs_exist_ok=True)
-    loaded = load_model(options.model_dir, device=ctx.device)
-    reports = [_evaluate(loaded.model, validation_set, "validation", options, ctx, dtype, loss_fn)]
-    if test_set is not None and len(test_set) > 0:
-        reports.append(_evaluate(loaded.model, test_set, "test", options, ctx, dtype, loss_fn))
-    for report in reports:
-        report.extra["best_epoch"] = state.best_epoch
-        write_report(report, options.output_dir)
-    test_payload = None
-    if len(reports) > 1:
-        test_metrics = reports[1].flat_metrics("test")
-        print(format_metric_line(test_metrics), flush=True)
-        if writer is not None:
-            for name, value in test_metrics.items():
-                writer.add_scalar(f"test/{name.split('_', 1)[1]}", value, state.best_epoch)
-        test_payload = reports[1].to_dict()
-    summary = {
-        "best_epoch": state.best_epoch,
-        "best_validation_score": state.best_score,
-        "epochs": state.epoch,
-        "stopped_early": state.stopped_early,
-        "history": state.history,
-        "options": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(options).items()},
-    }
-    (options.output_dir / SUMMARY_FILE).write_text(
-        json.dumps(summary, indent=2) + "\n", encoding="utf-8"
-    )
-    return test_payload
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -10,14 +10,14 @@ import logging
 from pathlib import Path
 
 import torch
-from torch.utils.data import Dataset, Subset
+from torch.utils.data import DataLoader, Dataset, Subset
 
 from vs_model.cache_build import build_cache
 from vs_model.cache_format import is_cache
 from vs_model.cache_read import CachedDataset, open_cache
 from vs_model.config import ModelConfig
 from vs_model.datasets import ClipDataset, TextDataset
-from vs_model.distributed import DistContext, barrier
+from vs_model.distributed import DistContext, barrier, make_loader
 from vs_model.meld import has_media, load_split, load_text_split
 from vs_model.training_options import TrainOptions
 
@@ -124,3 +124,18 @@ def text_lengths(dataset: Dataset) -> list[int] | None:
     if isinstance(dataset, TextDataset):
         return dataset.attention_mask.sum(dim=1).tolist()
     return None
+
+
+def run_loader(
+    dataset: Dataset, options: TrainOptions, ctx: DistContext, *, train: bool
+) -> DataLoader:
+    """The run's loader over ``dataset``; training text batches are grouped by length."""
+    return make_loader(
+        dataset,
+        options.batch_size,
+        ctx,
+        train=train,
+        seed=options.seed,
+        num_workers=options.num_workers,
+        lengths=text_lengths(dataset) if train else None,
+    )

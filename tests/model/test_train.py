@@ -14,7 +14,8 @@ import torch
 from vs_model.evaluation import head_report
 from vs_model.labels import EMOTIONS, SENTIMENTS
 from vs_model.metric_lines import METRIC_DEFINITIONS
-from vs_model.training import class_weights, run, warmup_cosine, warmup_linear
+from vs_model.optimization import class_weights, warmup_cosine, warmup_linear
+from vs_model.training import run
 from vs_model.training_options import parse_options
 
 
