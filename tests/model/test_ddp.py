@@ -33,7 +33,7 @@ def test_two_process_ddp_trains_one_epoch(
         "--progress",
         "false",
     ]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     # Only rank 0 reports and writes.
     assert done.stdout.count("[metrics] epoch=1 ") == 1

@@ -47,7 +47,7 @@ def test_train_script_end_to_end(synthetic_meld: Path, tmp_path: Path, repo_root
         "--progress",
         "false",
     ]
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
 
     epoch_lines = [line for line in done.stdout.splitlines() if " epoch=" in line]
