@@ -182,7 +182,12 @@ def build_text_backbone(
         return AutoModel.from_config(config, **_no_pooler(config))
     source = resolve_text_model(cfg.text_model)
     config = AutoConfig.from_pretrained(source)
-    return AutoModel.from_pretrained(source, config=config, **_no_pooler(config))
+    # Loaded whole and then without its pooler: leaving it out at load would make transformers
+    # report the checkpoint's pooler weights as unexpected on every start (`vsent analyze` too).
+    model = AutoModel.from_pretrained(source, config=config)
+    if _no_pooler(config):
+        model.pooler = None
+    return model
 
 
 def _no_pooler(config: PretrainedConfig) -> dict[str, bool]:
