@@ -29,7 +29,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import boto3
 import torch
 
 from vs_model.checkpoint import save_model
@@ -44,7 +43,7 @@ from vsent.local.process import StackProcess
 from vsent.local.sample import make_sample
 from vsent.local.synthetic import SyntheticUtterance
 from vsent.local.template_reader import build_spec
-from vsent.local_info import LOCAL_CREDENTIALS, MODEL_SERVER_PID_FILE, StackInfo
+from vsent.local_info import MODEL_SERVER_PID_FILE, StackInfo
 from vsent.paths import default_template
 
 SETTLED = ("COMPLETED", "FAILED")
@@ -63,13 +62,7 @@ def _ledger(info: StackInfo, event: str) -> Counter[str]:
 
 
 def _rows(info: StackInfo, table: str) -> dict[str, dict[str, Any]]:
-    dynamodb = boto3.resource(
-        "dynamodb",
-        endpoint_url=info.aws_endpoint_url,
-        region_name=info.region,
-        aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    ).Table(table)
+    dynamodb = info.aws_resource("dynamodb").Table(table)
     rows: dict[str, dict[str, Any]] = {}
     kwargs: dict[str, Any] = {}
     while True:

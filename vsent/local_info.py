@@ -6,6 +6,9 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
+
+import boto3
 
 STACK_FILE = "stack.json"
 PID_FILE = "vsent-up.pid"
@@ -47,6 +50,24 @@ class StackInfo:
     demo_model: bool
     pid: int
     state_dir: str
+
+    def aws_client(self, service: str) -> Any:
+        """A boto3 client of this stack's moto (S3, DynamoDB, SQS, Cognito …)."""
+        return self._session().client(service, endpoint_url=self._endpoint(service))
+
+    def aws_resource(self, service: str) -> Any:
+        """A boto3 resource of this stack's moto (a DynamoDB table, say)."""
+        return self._session().resource(service, endpoint_url=self._endpoint(service))
+
+    def _session(self) -> boto3.session.Session:
+        return boto3.session.Session(
+            aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            region_name=self.region,
+        )
+
+    def _endpoint(self, service: str) -> str:
+        return self.cognito_endpoint_url if service == "cognito-idp" else self.aws_endpoint_url
 
     @property
     def ledger(self) -> Path:

@@ -10,16 +10,14 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
 import requests
 from browser_support import DESKTOP, PHONE
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from vsent.local.users import new_password, sign_up
-from vsent.local_info import LOCAL_CREDENTIALS, StackInfo
+from vsent.local_info import StackInfo
 
 UPLOAD_BYTES_PER_S = 256 * 1024
 COMPLETED_TIMEOUT_MS = 180_000
@@ -31,21 +29,17 @@ class Account:
     password: str
 
 
-def _cognito(stack: StackInfo) -> Any:
-    return boto3.client(
-        "cognito-idp",
-        endpoint_url=stack.cognito_endpoint_url,
-        region_name=stack.region,
-        aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    )
-
-
 def _account(stack: StackInfo) -> Account:
     """A confirmed user of the local pool (signed up as the page does)."""
     email = f"user-{uuid.uuid4().hex[:8]}@example.com"
     password = new_password()
-    sign_up(_cognito(stack), stack.user_pool_id, stack.user_pool_client_id, email, password)
+    sign_up(
+        stack.aws_client("cognito-idp"),
+        stack.user_pool_id,
+        stack.user_pool_client_id,
+        email,
+        password,
+    )
     return Account(email, password)
 
 

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import boto3
-
 from vsent.client.api import ApiClient
 from vsent.client.commands import submit_video
-from vsent.local.sample import make_sample
-from vsent.local.synthetic import SyntheticUtterance
-from vsent.local_info import LOCAL_CREDENTIALS, StackInfo
+from vsent.local.sample import sample_copies
+from vsent.local_info import StackInfo
 
 UPLOADS = 20
 
@@ -25,14 +21,7 @@ def test_twenty_concurrent_uploads_each_complete_once(
     client: ApiClient,
     tmp_path: Path,
 ) -> None:
-    line = (SyntheticUtterance("Hello there.", 0.2, 1.2, "joy"),)
-    video, transcript = make_sample(tmp_path / "one", "clip", line)
-    copies = []
-    for index in range(UPLOADS):
-        copy = tmp_path / f"clip-{index:02d}.mp4"
-        shutil.copyfile(video, copy)
-        copies.append((copy, transcript.with_name(f"clip-{index:02d}.srt")))
-        shutil.copyfile(transcript, copies[-1][1])
+    copies = sample_copies(tmp_path, UPLOADS)
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         created = list(pool.map(lambda pair: submit_video(client, *pair, progress=False), copies))
@@ -44,13 +33,7 @@ def test_twenty_concurrent_uploads_each_complete_once(
     invoked, processed = ledger("invoked"), ledger("processed")
     assert all(invoked[job_id] == 1 and processed[job_id] == 1 for job_id in job_ids)
 
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=stack.aws_endpoint_url,
-        region_name=stack.region,
-        aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    )
+    s3 = stack.aws_client("s3")
     listed = s3.list_object_versions(Bucket=stack.bucket, Prefix="results/")
     outputs = [v["Key"] for v in listed.get("Versions", [])]
     for job_id in job_ids:

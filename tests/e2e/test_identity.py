@@ -147,13 +147,7 @@ def test_only_the_operator_sees_a_video_put_straight_into_the_bucket(
     stack: StackInfo, settings: ClientSettings, client: ApiClient
 ) -> None:
     key = f"uploads/board-meeting-{uuid.uuid4().hex[:6]}.mp4"
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=stack.aws_endpoint_url,
-        region_name=stack.region,
-        aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    )
+    s3 = stack.aws_client("s3")
     s3.put_object(Bucket=stack.bucket, Key=key, Body=b"not really a video")
     operator = settings.client(operator=True)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import time
 from collections import Counter
@@ -13,41 +12,17 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import boto3
 import requests
 
 from vsent.client.api import ApiClient
 from vsent.client.commands import submit_video
-from vsent.local.sample import make_sample
-from vsent.local.synthetic import SyntheticUtterance
+from vsent.local.sample import sample_copies
 from vsent.local.template_reader import build_spec
-from vsent.local_info import LOCAL_CREDENTIALS, MODEL_SERVER_PID_FILE, StackInfo
+from vsent.local_info import MODEL_SERVER_PID_FILE, StackInfo
 from vsent.paths import default_template
 
 BATCH = 10
 RACES = 12
-
-
-def _aws(stack: StackInfo, service: str):
-    return boto3.client(
-        service,
-        endpoint_url=stack.aws_endpoint_url,
-        region_name=stack.region,
-        aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    )
-
-
-def _copies(tmp_path: Path, count: int) -> list[tuple[Path, Path]]:
-    line = (SyntheticUtterance("Hello there.", 0.2, 1.2, "joy"),)
-    video, transcript = make_sample(tmp_path / "one", "clip", line)
-    pairs = []
-    for index in range(count):
-        copy = tmp_path / f"clip-{index:02d}.mp4"
-        shutil.copyfile(video, copy)
-        shutil.copyfile(transcript, copy.with_suffix(".srt"))
-        pairs.append((copy, copy.with_suffix(".srt")))
-    return pairs
 
 
 def test_a_killed_model_server_is_restarted_and_the_batch_completes(
@@ -58,7 +33,7 @@ def test_a_killed_model_server_is_restarted_and_the_batch_completes(
 ) -> None:
     pid_file = Path(stack.state_dir) / MODEL_SERVER_PID_FILE
     victim = int(pid_file.read_text())
-    pairs = _copies(tmp_path, BATCH)
+    pairs = sample_copies(tmp_path, BATCH)
     with ThreadPoolExecutor(max_workers=4) as pool:
         created = list(pool.map(lambda pair: submit_video(client, *pair, progress=False), pairs))
         job_ids = [c["job_id"] for c in created]
@@ -79,10 +54,10 @@ def test_a_killed_model_server_is_restarted_and_the_batch_completes(
 def test_racing_duplicate_events_invoke_each_job_once(
     stack: StackInfo, ledger: Callable[[str], Counter[str]], tmp_path: Path
 ) -> None:
-    s3, sqs = _aws(stack, "s3"), _aws(stack, "sqs")
+    s3, sqs = stack.aws_client("s3"), stack.aws_client("sqs")
     spec = build_spec(default_template(), region=stack.region)
     queue_url = sqs.get_queue_url(QueueName=spec.names["UploadsQueue"])["QueueUrl"]
-    video = _copies(tmp_path, 1)[0][0].read_bytes()
+    video = sample_copies(tmp_path, 1)[0][0].read_bytes()
     events = []
     for index in range(RACES):
         key = f"uploads/race/clip-{index:02d}.mp4"
@@ -121,7 +96,7 @@ def test_racing_duplicate_events_invoke_each_job_once(
     # Each event three times at once, beside the one S3 sent itself.
     with ThreadPoolExecutor(max_workers=12) as pool:
         list(pool.map(deliver, [body for body in events for _ in range(3)]))
-    jobs = _aws(stack, "dynamodb")
+    jobs = stack.aws_client("dynamodb")
     table = spec.names["JobsTable"]
     deadline = time.monotonic() + 300
     keys = [json.loads(body)["Records"][0]["s3"]["object"]["key"] for body in events]

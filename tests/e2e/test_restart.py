@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import time
 from collections import Counter
 from pathlib import Path
 
-import boto3
 import pytest
 
 from vsent.client.api import ApiClient
@@ -18,9 +16,8 @@ from vsent.client.commands import submit_video
 from vsent.client.settings import local_settings
 from vsent.local.moto_state import SNAPSHOT_FILE
 from vsent.local.process import StackProcess
-from vsent.local.sample import make_sample
-from vsent.local.synthetic import SyntheticUtterance
-from vsent.local_info import LOCAL_CREDENTIALS, StackInfo
+from vsent.local.sample import sample_copies
+from vsent.local_info import StackInfo
 
 QUEUED_AT_STOP = 6
 
@@ -35,16 +32,6 @@ def _stable(job: dict[str, object]) -> dict[str, object]:
     return {k: v for k, v in job.items() if not k.endswith(("_url", "_expires_in"))}
 
 
-def _s3(info: StackInfo):
-    return boto3.client(
-        "s3",
-        endpoint_url=info.aws_endpoint_url,
-        region_name=info.region,
-        aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-    )
-
-
 def _invoked(info: StackInfo) -> Counter[str]:
     lines = info.ledger.read_text(encoding="utf-8").splitlines()
     entries = [json.loads(line) for line in lines if line]
@@ -53,16 +40,7 @@ def _invoked(info: StackInfo) -> Counter[str]:
 
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Path, Path]]:
-    folder = tmp_path_factory.mktemp("clips")
-    line = (SyntheticUtterance("Hello there.", 0.2, 1.2, "joy"),)
-    video, transcript = make_sample(folder / "one", "clip", line)
-    copies = []
-    for index in range(QUEUED_AT_STOP + 1):
-        copy = folder / f"clip-{index:02d}.mp4"
-        shutil.copyfile(video, copy)
-        shutil.copyfile(transcript, copy.with_suffix(".srt"))
-        copies.append((copy, copy.with_suffix(".srt")))
-    return copies
+    return sample_copies(tmp_path_factory.mktemp("clips"), QUEUED_AT_STOP + 1)
 
 
 def test_down_and_up_keep_everything_and_finish_queued_work(
@@ -89,7 +67,9 @@ def test_down_and_up_keep_everything_and_finish_queued_work(
         assert [job["status"] for job in jobs] == ["COMPLETED"] * len(queued)
         invoked = _invoked(again)
         assert all(invoked[job] == 1 for job in [done["job_id"], *queued])
-        video = _s3(again).get_object(Bucket=again.bucket, Key=before["key"])["Body"].read()
+        video = (
+            again.aws_client("s3").get_object(Bucket=again.bucket, Key=before["key"])["Body"].read()
+        )
         assert video == clips[0][0].read_bytes()
     finally:
         second.stop()

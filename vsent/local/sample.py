@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from vsent.local.synthetic import SyntheticUtterance, make_speech_video
@@ -12,6 +13,8 @@ SAMPLE_UTTERANCES = (
     SyntheticUtterance("I miss her every single day.", 6.4, 8.6, "sadness"),
     SyntheticUtterance("Wait, you are moving to Paris?", 9.2, 11.2, "surprise"),
 )
+# One short line: the clip of tests that upload many videos.
+SHORT_LINE = (SyntheticUtterance("Hello there.", 0.2, 1.2, "joy"),)
 
 
 def srt_timestamp(seconds: float) -> str:
@@ -43,3 +46,18 @@ def make_sample(
     folder.mkdir(parents=True, exist_ok=True)
     video = make_speech_video(folder / f"{name}.mp4", list(utterances), seed=seed)
     return video, write_srt(folder / f"{name}.srt", utterances)
+
+
+def sample_copies(
+    folder: Path, count: int, utterances: tuple[SyntheticUtterance, ...] = SHORT_LINE
+) -> list[tuple[Path, Path]]:
+    """`count` copies of one sample, `clip-NN.mp4` with `clip-NN.srt` in `folder`: distinct
+    uploads for the price of one encode."""
+    video, transcript = make_sample(folder / "one", "clip", utterances)
+    copies = []
+    for index in range(count):
+        copy = folder / f"clip-{index:02d}.mp4"
+        shutil.copyfile(video, copy)
+        shutil.copyfile(transcript, copy.with_suffix(".srt"))
+        copies.append((copy, copy.with_suffix(".srt")))
+    return copies
