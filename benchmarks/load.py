@@ -38,6 +38,7 @@ from vs_model.text import build_tokenizer
 from vsent.client.api import ApiClient
 from vsent.client.commands import submit_video
 from vsent.client.settings import local_settings
+from vsent.local.async_endpoint import Ledger
 from vsent.local.moto_state import SNAPSHOT_FILE
 from vsent.local.process import StackProcess
 from vsent.local.sample import make_sample
@@ -53,12 +54,6 @@ def _tiny_model(folder: Path) -> Path:
     torch.manual_seed(0)
     cfg = preset("tiny")
     return save_model(folder, MultimodalSentimentModel(cfg), build_tokenizer(cfg), cfg)
-
-
-def _ledger(info: StackInfo, event: str) -> Counter[str]:
-    lines = info.ledger.read_text(encoding="utf-8").splitlines()
-    entries = [json.loads(line) for line in lines if line.strip()]
-    return Counter(e["inference_id"] for e in entries if e.get("event") == event)
 
 
 def _rows(info: StackInfo, table: str) -> dict[str, dict[str, Any]]:
@@ -86,7 +81,7 @@ def _percentile(values: list[float], q: float) -> float:
 def _killer(info: StackInfo, after: int, done: threading.Event, out: dict[str, Any]) -> None:
     """SIGKILL the model server once `after` invocations are processed."""
     while not done.is_set():
-        if sum(_ledger(info, "processed").values()) >= after:
+        if sum(Ledger(info.ledger).counts("processed").values()) >= after:
             pid = int((Path(info.state_dir) / MODEL_SERVER_PID_FILE).read_text())
             os.kill(pid, signal.SIGKILL)
             out["killed_pid"] = pid
@@ -158,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(2)
     finally:
         done.set()
-        invoked = _ledger(info, "invoked")
+        invoked = Ledger(info.ledger).counts("invoked")
         stack.stop()
 
     statuses = Counter(rows.get(j, {}).get("status", "MISSING") for j in job_ids)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from vsent.client.api import ApiClient
 from vsent.client.settings import ClientSettings, local_settings
+from vsent.local.async_endpoint import Ledger
 from vsent.local.process import StackProcess
 from vsent.local.sample import make_sample
 from vsent.local_info import StackInfo
@@ -48,9 +47,4 @@ def sample(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def ledger(stack: StackInfo) -> Callable[[str], Counter[str]]:
     """How often the local endpoint recorded an event ("invoked", "processed") per job."""
 
-    def counts(event: str) -> Counter[str]:
-        lines = stack.ledger.read_text(encoding="utf-8").splitlines()
-        entries: list[dict[str, Any]] = [json.loads(line) for line in lines if line]
-        return Counter(entry["inference_id"] for entry in entries if entry["event"] == event)
-
-    return counts
+    return Ledger(stack.ledger).counts

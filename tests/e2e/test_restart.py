@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import time
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ import pytest
 from vsent.client.api import ApiClient
 from vsent.client.commands import submit_video
 from vsent.client.settings import local_settings
+from vsent.local.async_endpoint import Ledger
 from vsent.local.moto_state import SNAPSHOT_FILE
 from vsent.local.process import StackProcess
 from vsent.local.sample import sample_copies
@@ -30,12 +29,6 @@ def _client(info: StackInfo) -> ApiClient:
 def _stable(job: dict[str, object]) -> dict[str, object]:
     """A job view without its presigned links, which are signed anew on every read."""
     return {k: v for k, v in job.items() if not k.endswith(("_url", "_expires_in"))}
-
-
-def _invoked(info: StackInfo) -> Counter[str]:
-    lines = info.ledger.read_text(encoding="utf-8").splitlines()
-    entries = [json.loads(line) for line in lines if line]
-    return Counter(e["inference_id"] for e in entries if e["event"] == "invoked")
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +48,8 @@ def test_down_and_up_keep_everything_and_finish_queued_work(
     assert before["status"] == "COMPLETED"
     queued = [submit_video(client, *pair, progress=False)["job_id"] for pair in clips[1:]]
     first.stop()
-    unfinished = [job for job in queued if _invoked(info)[job] == 0]
+    invoked_at_stop = Ledger(info.ledger).counts("invoked")
+    unfinished = [job for job in queued if invoked_at_stop[job] == 0]
 
     second = StackProcess(tiny_model, state)
     again = second.start()
@@ -65,7 +59,7 @@ def test_down_and_up_keep_everything_and_finish_queued_work(
         assert _stable(client.get_job(done["job_id"])) == _stable(before)
         jobs = [client.wait(job, timeout_s=300) for job in queued]
         assert [job["status"] for job in jobs] == ["COMPLETED"] * len(queued)
-        invoked = _invoked(again)
+        invoked = Ledger(again.ledger).counts("invoked")
         assert all(invoked[job] == 1 for job in [done["job_id"], *queued])
         video = (
             again.aws_client("s3").get_object(Bucket=again.bucket, Key=before["key"])["Body"].read()

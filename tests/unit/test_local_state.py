@@ -118,3 +118,5 @@ def test_the_ledger_holds_what_is_still_to_process(tmp_path: Path) -> None:
     assert [p.inference_id for p in pending] == ["waiting", "again"]
     expected = {k: v for k, v in invocation("waiting").items() if k != "body_b64"}
     assert pending[0] == Invocation(**expected, body=None)
+    assert ledger.counts("invoked") == {"done": 1, "waiting": 1, "again": 2}
+    assert ledger.counts("processed") == {"done": 1, "again": 1}

@@ -21,6 +21,7 @@ import logging
 import queue
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -78,16 +79,26 @@ class Ledger:
         with self._lock, self._path.open("a", encoding="utf-8") as handle:
             handle.write(line + "\n")
 
-    def pending(self) -> list[Invocation]:
-        """Invocations accepted, not yet processed, oldest first (a torn last line is skipped)."""
-        waiting: dict[str, Invocation] = {}
+    def _entries(self) -> list[dict[str, Any]]:
+        # A torn last line (a stop mid-write) is skipped.
         with self._lock:
             lines = self._path.read_text(encoding="utf-8").splitlines()
+        entries = []
         for line in lines:
             try:
-                entry = json.loads(line)
+                entries.append(json.loads(line))
             except ValueError:
                 continue
+        return entries
+
+    def counts(self, event: str) -> Counter[str]:
+        """How often each job (inference id) has had ``event`` ("invoked", "processed")."""
+        return Counter(e.get("inference_id") for e in self._entries() if e.get("event") == event)
+
+    def pending(self) -> list[Invocation]:
+        """Invocations accepted, not yet processed, oldest first."""
+        waiting: dict[str, Invocation] = {}
+        for entry in self._entries():
             if entry.get("event") == "invoked" and "invocation" in entry:
                 invocation = dict(entry["invocation"])
                 body = invocation.pop("body_b64", None)
