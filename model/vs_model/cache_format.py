@@ -21,7 +21,8 @@ from pathlib import Path
 
 from vs_model.config import ModelConfig
 
-CACHE_FORMAT = "video-sentiment/feature-cache@1"
+# @2: token ids of normalised text (text.normalize_text).
+CACHE_FORMAT = "video-sentiment/feature-cache@2"
 INDEX_FILE = "index.json"
 PLAN_FILE = "plan.json"
 # The fields of ModelConfig that shape cached tensors; a model may train on a cache only when

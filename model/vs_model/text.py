@@ -24,6 +24,11 @@ from transformers import (
 from vs_model.config import TINY_TEXT_MODEL, ModelConfig, resolve_text_model
 
 MAX_CONTEXT_TURNS = 32
+# MELD's subtitles use typographic punctuation ("don’t", "…"); speech recognition and most
+# pretraining text use ASCII. The encoder reads both one way, so training and serving agree.
+_TYPOGRAPHIC = str.maketrans(
+    {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"}
+)
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
 # Everyday English, including every word the synthetic generator speaks (a test checks that).
@@ -72,6 +77,11 @@ def build_tokenizer(cfg: ModelConfig) -> PreTrainedTokenizerBase:
         return BertTokenizerFast.from_pretrained(folder, do_lower_case=True)
 
 
+def normalize_text(text: str) -> str:
+    """ASCII quotes, dashes and dots in place of their typographic forms."""
+    return text.translate(_TYPOGRAPHIC).replace("\u2026", "...")
+
+
 def tokenize(
     tokenizer: PreTrainedTokenizerBase,
     texts: list[str],
@@ -84,11 +94,12 @@ def tokenize(
     ``[CLS] text [SEP] context [SEP]``: the utterance is kept whole (up to the max length) and
     its context is cut from the left, so the oldest words go first.
     """
-    texts = [t or "" for t in texts]
+    texts = [normalize_text(t or "") for t in texts]
     if contexts is None:
         return _encode(tokenizer, texts, None, cfg.text_max_length)
     if len(contexts) != len(texts):
         raise ValueError(f"{len(texts)} texts but {len(contexts)} contexts")
+    contexts = [normalize_text(c) for c in contexts]
     length = cfg.text_max_length
     room = length - tokenizer.num_special_tokens_to_add(pair=True)
     own = tokenizer(texts, add_special_tokens=False)["input_ids"]
