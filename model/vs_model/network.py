@@ -175,8 +175,13 @@ class MultimodalSentimentModel(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.text = TextEncoder(cfg, text_config)
-        self.text_proj = _projection(self.text.out_features, cfg.text_dim, cfg.dropout)
-        fused = cfg.text_dim
+        linear = cfg.head == "linear"
+        self.text_proj: nn.Module = (
+            nn.Dropout(cfg.dropout)
+            if linear
+            else _projection(self.text.out_features, cfg.text_dim, cfg.dropout)
+        )
+        fused = self.text.out_features if linear else cfg.text_dim
         # A text-only model has no video or audio modules at all: nothing to load or to serve.
         self.video: VideoEncoder | None = None
         self.video_proj: nn.Module | None = None
@@ -190,13 +195,16 @@ class MultimodalSentimentModel(nn.Module):
             self.audio = AudioEncoder(cfg)
             self.audio_proj = _projection(self.audio.out_features, cfg.audio_dim, cfg.dropout)
             fused += cfg.audio_dim
-        self.fusion = nn.Sequential(
-            nn.Linear(fused, cfg.fusion_hidden),
-            nn.ReLU(inplace=True),
-            nn.Dropout(cfg.dropout),
-        )
-        self.emotion_head = nn.Linear(cfg.fusion_hidden, len(EMOTIONS))
-        self.sentiment_head = nn.Linear(cfg.fusion_hidden, len(SENTIMENTS))
+        self.fusion: nn.Module = nn.Identity()
+        if not linear:
+            self.fusion = nn.Sequential(
+                nn.Linear(fused, cfg.fusion_hidden),
+                nn.ReLU(inplace=True),
+                nn.Dropout(cfg.dropout),
+            )
+            fused = cfg.fusion_hidden
+        self.emotion_head = nn.Linear(fused, len(EMOTIONS))
+        self.sentiment_head = nn.Linear(fused, len(SENTIMENTS))
 
     def forward(
         self,

@@ -95,6 +95,7 @@ class TrainOptions:
     decode_every_epoch: bool = False
     text_model: str | None = None
     text_pooling: str | None = None
+    head: str | None = None
     freeze_text: bool | None = None
     text_train_layers: str | None = None
     text_max_length: int | None = None
@@ -202,6 +203,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     hyper.add_argument("--text-model", help="hub name or local folder of the text encoder")
     hyper.add_argument("--text-pooling", choices=("cls", "mean"))
+    hyper.add_argument(
+        "--head",
+        choices=("mlp", "linear"),
+        help="mlp: projections and a fusion layer before the heads; linear: the heads read the"
+        " pooled text vector directly",
+    )
     hyper.add_argument("--freeze-text", type=_bool, nargs="?", const=True)
     hyper.add_argument(
         "--text-train-layers", help="fine-tune only the top N encoder layers, or 'all'"
@@ -290,6 +297,8 @@ def model_config(options: TrainOptions) -> ModelConfig:
         overrides["text_model"] = options.text_model
     if options.text_pooling:
         overrides["text_pooling"] = options.text_pooling
+    if options.head:
+        overrides["head"] = options.head
     if options.freeze_text is not None:
         overrides["freeze_text"] = options.freeze_text
     return preset(options.preset, **overrides)

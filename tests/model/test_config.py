@@ -28,7 +28,7 @@ def test_text_preset_is_minilm_alone():
     cfg = preset("text")
     assert cfg.text_only and cfg.text_model == MINILM_PACKAGE
     assert (cfg.text_pooling, cfg.text_max_length, cfg.text_train_layers) == ("mean", 64, None)
-    assert cfg.dialogue_context
+    assert cfg.dialogue_context and cfg.head == "linear"
     if local_minilm_folder() is not None:
         assert resolve_text_model(cfg.text_model) == str(local_minilm_folder())
     assert resolve_text_model("bert-base-uncased") == "bert-base-uncased"
@@ -54,6 +54,8 @@ def test_overrides_are_validated():
         preset("tiny", video_encoder="resnet")
     with pytest.raises(ValueError, match="dropout"):
         preset("paper").replace(dropout=1.5)
+    with pytest.raises(ValueError, match="head must be 'mlp' or 'linear'"):
+        preset("text", head="deep")
 
 
 def test_unknown_keys_and_presets_are_errors():

@@ -59,6 +59,20 @@ def test_a_training_step_reaches_every_part(tiny_cfg, tiny_batch):
         assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in group["params"])
 
 
+@pytest.mark.parametrize("modalities", [("text",), ("text", "video", "audio")])
+def test_linear_head_reads_the_encoders_directly(tiny_cfg, tiny_batch, modalities):
+    cfg = tiny_cfg.replace(head="linear", modalities=modalities)
+    torch.manual_seed(0)
+    model = MultimodalSentimentModel(cfg).train()
+    fused = cfg.tiny_text_hidden + (cfg.video_dim + cfg.audio_dim if len(modalities) > 1 else 0)
+    assert model.emotion_head.in_features == model.sentiment_head.in_features == fused
+    assert not [*model.text_proj.parameters(), *model.fusion.parameters()]
+    out = model(**tiny_batch)
+    assert out.emotion_logits.shape == (2, len(EMOTIONS))
+    out.sentiment_logits.sum().backward()
+    assert model.text.backbone.embeddings.word_embeddings.weight.grad.abs().sum() > 0
+
+
 def test_missing_learning_rate_is_an_error(tiny_cfg):
     model = MultimodalSentimentModel(tiny_cfg)
     with pytest.raises(ValueError, match="no learning rate given for: audio"):
