@@ -37,7 +37,7 @@ def test_tokenize_gives_fixed_length_int64(tiny_cfg, tiny_tokenizer):
 
 def test_typographic_punctuation_reads_as_ascii(tiny_cfg, tiny_tokenizer):
     # MELD's subtitles write "don’t"; speech recognition writes "don't".
-    subtitle, spoken = ["I don’t know… “Really” — ok"], ["I don't know... \"Really\" - ok"]
+    subtitle, spoken = ["I don’t know… “Really” — ok"], ['I don\'t know... "Really" - ok']
     assert torch.equal(
         tokenize(tiny_tokenizer, subtitle, tiny_cfg, contexts=["A: it’s"])["input_ids"],
         tokenize(tiny_tokenizer, spoken, tiny_cfg, contexts=["A: it's"])["input_ids"],
