@@ -24,6 +24,15 @@ LOCAL_CREDENTIALS = {
 }
 
 
+def local_session(region: str) -> boto3.session.Session:
+    """A boto3 session with the local stack's credentials, which only its moto accepts."""
+    return boto3.session.Session(
+        aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        region_name=region,
+    )
+
+
 @dataclass(frozen=True)
 class StackInfo:
     """How to reach a running local stack, and what it serves."""
@@ -53,18 +62,11 @@ class StackInfo:
 
     def aws_client(self, service: str) -> Any:
         """A boto3 client of this stack's moto (S3, DynamoDB, SQS, Cognito …)."""
-        return self._session().client(service, endpoint_url=self._endpoint(service))
+        return local_session(self.region).client(service, endpoint_url=self._endpoint(service))
 
     def aws_resource(self, service: str) -> Any:
         """A boto3 resource of this stack's moto (a DynamoDB table, say)."""
-        return self._session().resource(service, endpoint_url=self._endpoint(service))
-
-    def _session(self) -> boto3.session.Session:
-        return boto3.session.Session(
-            aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            region_name=self.region,
-        )
+        return local_session(self.region).resource(service, endpoint_url=self._endpoint(service))
 
     def _endpoint(self, service: str) -> str:
         return self.cognito_endpoint_url if service == "cognito-idp" else self.aws_endpoint_url

@@ -19,8 +19,6 @@ from datetime import date
 from pathlib import Path
 from typing import IO, Any
 
-import boto3
-
 from vs_common.site import page_config
 from vsent.local.api_gateway import gateway_server
 from vsent.local.async_endpoint import AsyncEndpoint, Ledger
@@ -39,7 +37,13 @@ from vsent.local.template_reader import build_spec
 from vsent.local.usage_plan import UsagePlan
 from vsent.local.users import DemoUser, create_demo_user, save_demo_user, saved_demo_user
 from vsent.local.web import SiteServer
-from vsent.local_info import LEDGER_FILE, LOCAL_CREDENTIALS, MODEL_SERVER_PID_FILE, StackInfo
+from vsent.local_info import (
+    LEDGER_FILE,
+    LOCAL_CREDENTIALS,
+    MODEL_SERVER_PID_FILE,
+    StackInfo,
+    local_session,
+)
 
 log = logging.getLogger(__name__)
 
@@ -94,14 +98,10 @@ class LocalStack:
             "AWS_EC2_METADATA_DISABLED": "true",
         }
 
+        session = local_session(self.spec.region)
+
         def client(service: str) -> Any:
-            return boto3.client(
-                service,
-                endpoint_url=moto_url,
-                region_name=self.spec.region,
-                aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-                aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            )
+            return session.client(service, endpoint_url=moto_url)
 
         created = create_resources(self.spec, client)
 
