@@ -12,14 +12,9 @@ timestamps then cut the speech into utterances at pauses and sentence ends.
 
 from __future__ import annotations
 
-import contextlib
-import functools
-import hashlib
 import importlib.util
 import logging
-import os
 import shutil
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,7 +25,7 @@ import torchaudio
 from faster_whisper import WhisperModel
 from faster_whisper.transcribe import Segment
 
-from vs_model.checkpoint import file_sha256
+from vs_model.releases import default_cache_dir, join_files, publish, release_problems
 from vs_model.transcripts import Utterance
 from vs_model.vad import Window
 
@@ -59,43 +54,19 @@ class AsrError(RuntimeError):
     """The speech recognition model cannot be used."""
 
 
-@functools.lru_cache(maxsize=32)
-def _verified_digest(path: Path, size: int, mtime_ns: int, inode: int) -> str:
-    # Keyed on the file's identity and stat: a process loading the same folder twice hashes once.
-    return file_sha256(path)
-
-
 def verify_whisper_folder(folder: str | Path) -> Path:
     """Check every file of a Whisper base folder against the official release; returns the folder.
 
     Raises AsrError naming each missing, resized or altered file.
     """
     folder = Path(folder)
-    problems = []
-    for name, (size, expected) in WHISPER_BASE_FILES.items():
-        path = folder / name
-        if not path.is_file():
-            problems.append(f"{name} is missing")
-            continue
-        stat = path.stat()
-        if stat.st_size != size:
-            problems.append(f"{name} has {stat.st_size} bytes, the release has {size}")
-            continue
-        actual = _verified_digest(path.resolve(), stat.st_size, stat.st_mtime_ns, stat.st_ino)
-        if actual != expected:
-            problems.append(f"{name} has sha256 {actual}, the release has {expected}")
+    problems = release_problems(folder, WHISPER_BASE_FILES)
     if problems:
         raise AsrError(
             f"{folder} is not the official Systran/faster-whisper-base release, refused: "
             + "; ".join(problems)
         )
     return folder
-
-
-def default_cache_dir() -> Path:
-    """Where the joined ``model.bin`` is kept: ``$XDG_CACHE_HOME`` (or ~/.cache)/video-sentiment."""
-    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(root) / "video-sentiment"
 
 
 def _package_data(name: str) -> Path | None:
@@ -116,44 +87,27 @@ def installed_whisper_base(cache_dir: str | Path | None = None) -> Path | None:
         return None
     first, second = (folder for folder in data if folder is not None)
     target = Path(cache_dir or default_cache_dir()) / "whisper-base"
-    if _is_release(target):
-        return target
-    parts = [first / "model.bin.part1", second / "model.bin.part2"]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".whisper-base-", dir=target.parent))
-    try:
-        digest = hashlib.sha256()
-        with (staging / "model.bin").open("wb") as joined:
-            for part in parts:
-                with part.open("rb") as piece:
-                    for block in iter(lambda piece=piece: piece.read(1 << 20), b""):
-                        digest.update(block)
-                        joined.write(block)
-        expected = WHISPER_BASE_FILES["model.bin"][1]
-        if digest.hexdigest() != expected:
-            raise AsrError(
-                f"the installed {' + '.join(str(p) for p in parts)} join to sha256"
-                f" {digest.hexdigest()}, not the release's {expected}: refused"
-            )
-        for name in WHISPER_BASE_FILES:
-            if name != "model.bin":
-                shutil.copyfile(first / name, staging / name)
-        if not _is_release(target):
-            shutil.rmtree(target, ignore_errors=True)
-            # OSError: another process published its copy first, which the check below accepts.
-            with contextlib.suppress(OSError):
-                os.replace(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    if not _is_release(target):
+        publish(target, lambda staging: _join_release(first, second, staging), _is_release)
     return verify_whisper_folder(target)
 
 
+def _join_release(first: Path, second: Path, staging: Path) -> None:
+    parts = [first / "model.bin.part1", second / "model.bin.part2"]
+    joined = join_files(parts, staging / "model.bin")
+    expected = WHISPER_BASE_FILES["model.bin"][1]
+    if joined != expected:
+        raise AsrError(
+            f"the installed {' + '.join(str(p) for p in parts)} join to sha256"
+            f" {joined}, not the release's {expected}: refused"
+        )
+    for name in WHISPER_BASE_FILES:
+        if name != "model.bin":
+            shutil.copyfile(first / name, staging / name)
+
+
 def _is_release(folder: Path) -> bool:
-    try:
-        verify_whisper_folder(folder)
-    except AsrError:
-        return False
-    return True
+    return not release_problems(folder, WHISPER_BASE_FILES)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,6 @@ the local installation and the updates are merged into it: the result is a plain
 
 from __future__ import annotations
 
-import hashlib
 import json
 import tarfile
 from dataclasses import dataclass
@@ -24,8 +23,10 @@ from torch import nn
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
 from vs_model import lora
-from vs_model.config import ModelConfig, resolve_text_model
+from vs_model.config import ModelConfig
+from vs_model.encoder_packages import resolve_text_model
 from vs_model.network import MultimodalSentimentModel
+from vs_model.releases import file_sha256
 from vs_model.text import load_text_config
 
 WEIGHTS_FILE = "model.pt"
@@ -44,15 +45,6 @@ class LoadedModel:
     model: MultimodalSentimentModel
     tokenizer: PreTrainedTokenizerBase
     cfg: ModelConfig
-
-
-def file_sha256(path: str | Path) -> str:
-    """Hex SHA-256 of a file's content, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as data:
-        for block in iter(lambda: data.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _unwrap(model: nn.Module) -> MultimodalSentimentModel:

@@ -33,13 +33,13 @@ from pathlib import Path
 from vs_model.asr import WHISPER_BASE_FILES, AsrError, installed_whisper_base, verify_whisper_folder
 from vs_model.checkpoint import (
     ADAPTER_FILE,
-    file_sha256,
     load_model,
     model_folder,
     read_config,
     save_model,
 )
 from vs_model.predictor import ASR_SUBFOLDER
+from vs_model.releases import file_sha256
 
 MODEL_ROOT = Path(__file__).resolve().parent.parent
 FIXED_MTIME = 1_577_836_800  # 2020-01-01T00:00:00Z; zero upsets some extractors.

@@ -21,9 +21,10 @@ import torch
 
 from vs_model import media
 from vs_model.asr import SpeechRecognizer, installed_whisper_base
-from vs_model.checkpoint import LoadedModel, file_sha256, load_model, weights_file
+from vs_model.checkpoint import LoadedModel, load_model, weights_file
 from vs_model.config import TINY_TEXT_MODEL, ModelConfig
 from vs_model.labels import EMOTIONS, SENTIMENTS
+from vs_model.releases import file_sha256
 from vs_model.segmentation import (
     Segmentation,
     SegmentationError,
