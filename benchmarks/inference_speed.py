@@ -65,7 +65,8 @@ OPTIONS = {
 def model_folder(cache: Path, preset_name: str) -> Path:
     """A saved model of the preset with random weights (built once)."""
     from vs_model.checkpoint import save_model
-    from vs_model.config import local_minilm_folder, preset
+    from vs_model.config import preset
+    from vs_model.encoder_packages import local_minilm_folder
     from vs_model.network import MultimodalSentimentModel
     from vs_model.text import build_tokenizer
 

