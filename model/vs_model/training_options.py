@@ -14,6 +14,7 @@ from typing import Any
 
 from vs_model.config import ModelConfig, preset
 from vs_model.datasets import DEFAULT_MAX_CLIP_SECONDS
+from vs_model.encoder_packages import MINILM_PACKAGE, MPNET_PACKAGE
 
 # Per-preset defaults of the hyperparameters not given on the command line. The tiny preset's
 # text encoder is random, so it learns at the rate of the new layers.
@@ -201,7 +202,10 @@ def build_parser() -> argparse.ArgumentParser:
         default=False,
         help="read MELD clips directly instead of building a feature cache (small runs)",
     )
-    hyper.add_argument("--text-model", help="hub name or local folder of the text encoder")
+    hyper.add_argument(
+        "--text-model",
+        help=f"the text encoder: a hub name, a local folder, {MINILM_PACKAGE} or {MPNET_PACKAGE}",
+    )
     hyper.add_argument("--text-pooling", choices=("cls", "mean"))
     hyper.add_argument(
         "--head",
