@@ -87,8 +87,7 @@ def installed_whisper_base(cache_dir: str | Path | None = None) -> Path | None:
         return None
     first, second = (folder for folder in data if folder is not None)
     target = Path(cache_dir or default_cache_dir()) / "whisper-base"
-    if not _is_release(target):
-        publish(target, lambda staging: _join_release(first, second, staging), _is_release)
+    publish(target, WHISPER_BASE_FILES, lambda staging: _join_release(first, second, staging))
     return verify_whisper_folder(target)
 
 
@@ -104,10 +103,6 @@ def _join_release(first: Path, second: Path, staging: Path) -> None:
     for name in WHISPER_BASE_FILES:
         if name != "model.bin":
             shutil.copyfile(first / name, staging / name)
-
-
-def _is_release(folder: Path) -> bool:
-    return not release_problems(folder, WHISPER_BASE_FILES)
 
 
 @dataclass(frozen=True)

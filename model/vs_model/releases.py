@@ -9,7 +9,6 @@ damaged copy is refused, never run.
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import os
 import shutil
@@ -30,10 +29,16 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-@functools.lru_cache(maxsize=64)
-def _verified_digest(path: Path, size: int, mtime_ns: int, inode: int) -> str:
-    # Keyed on the file's identity and stat: a process loading the same folder twice hashes once.
-    return file_sha256(path)
+# SHA-256 by file identity (device, inode, size, mtime): a process checking the same file twice, or
+# a folder checked in staging and again once moved into place, hashes it once.
+_digests: dict[tuple[int, int, int, int], str] = {}
+
+
+def _verified_digest(path: Path, stat: os.stat_result) -> str:
+    key = (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    if key not in _digests:
+        _digests[key] = file_sha256(path)
+    return _digests[key]
 
 
 def release_problems(folder: Path, manifest: Manifest) -> list[str]:
@@ -48,7 +53,7 @@ def release_problems(folder: Path, manifest: Manifest) -> list[str]:
         if stat.st_size != size:
             problems.append(f"{name} has {stat.st_size} bytes, the release has {size}")
             continue
-        actual = _verified_digest(path.resolve(), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+        actual = _verified_digest(path, stat)
         if actual != expected:
             problems.append(f"{name} has sha256 {actual}, the release has {expected}")
     return problems
@@ -72,19 +77,22 @@ def join_files(parts: Iterable[Path], into: Path) -> str:
     return digest.hexdigest()
 
 
-def publish(target: Path, build: Callable[[Path], None], ready: Callable[[Path], bool]) -> None:
-    """Build a folder in a staging directory next to ``target``, then move it there atomically.
+def publish(target: Path, manifest: Manifest, build: Callable[[Path], None]) -> None:
+    """Make ``target`` the release ``manifest`` describes, unless it is already.
 
-    ``build`` fills the staging folder and raises to abandon it; nothing half-built is ever left
-    at ``target``. Where another process published first (``ready`` holds), its copy is kept.
+    ``build`` fills a staging folder next to ``target`` and raises to abandon it; the folder then
+    moves to ``target`` atomically, so nothing half-built is ever left there. Where another process
+    published its copy first, that copy is kept.
     """
+    if not release_problems(target, manifest):
+        return
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
         build(staging)
-        if not ready(target):
+        if release_problems(target, manifest):
             shutil.rmtree(target, ignore_errors=True)
-            # OSError: another process published its copy first, which `ready` accepts later.
+            # OSError: another process published its copy in between, which is as good.
             with contextlib.suppress(OSError):
                 os.replace(staging, target)
     finally:

@@ -60,7 +60,7 @@ def manifest_of(members: dict[str, bytes]) -> dict[str, tuple[int, str]]:
 
 @pytest.fixture
 def stand_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[Path]:
-    """Small parts installed in place of the five mpnet packages, and their manifest."""
+    """Small parts installed in place of the five mpnet packages, with their manifest."""
     (tmp_path / "site").mkdir()
     parts = split_zip(tmp_path / "site", MEMBERS)
     monkeypatch.setattr(encoder_packages, "_mpnet_parts", lambda: parts)
